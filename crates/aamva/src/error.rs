@@ -1,0 +1,24 @@
+//! Why a payload could not be read as a card.
+
+/// A payload that cannot yield a usable profile. The check-in answer to all
+/// of them is the same ("rescan or enter manually"); the variants say which
+/// so the message can be specific.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// No `ANSI `/`AAMVA` file type followed by an issuer number: this is not
+    /// an AAMVA barcode (or the scan lost its header).
+    #[error(
+        "not an AAMVA driver licence or ID barcode: no `ANSI`/`AAMVA` header with an issuer number"
+    )]
+    NotAamva,
+    /// A header was found but no data elements follow it.
+    #[error("AAMVA header found but no data elements follow it; rescan the card")]
+    NoElements,
+    /// Data elements were read, but not the ones a profile cannot do without
+    /// (date of birth for the age check, the licence/ID number to identify
+    /// the document). Names are the output field names (`dob`,
+    /// `license_number`).
+    #[error("card is missing or has unreadable mandatory fields: {}; rescan the card", .0.join(", "))]
+    MissingFields(Vec<&'static str>),
+}
