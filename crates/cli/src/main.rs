@@ -1,36 +1,213 @@
 //! The `canopy` binary: one command-line entry point for the server and every admin task.
 
+mod config;
+mod demo;
 mod id_cmd;
 mod limits_cmd;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use canopy_domain::Region;
+use canopy_store::Store;
+use canopy_web::{AppState, Settings};
+use clap::{Args, Parser, Subcommand};
+use config::FileConfig;
 
 #[derive(Parser)]
-#[command(name = "canopy", version, about = "Customer management for licensed cannabis retailers")]
+#[command(
+    name = "canopy",
+    version,
+    about = "Customer management for licensed cannabis retailers"
+)]
 struct Cli {
+    /// A TOML settings file (default: ./canopy.toml when it exists).
+    #[arg(long, global = true, env = "CANOPY_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
+/// Which database: a SQLite file path (created on first use) or a `postgres://` URL.
+#[derive(Args, Clone)]
+struct DbArgs {
+    /// SQLite file path or postgres:// URL [default: ./canopy.db]
+    #[arg(long, env = "CANOPY_DB")]
+    db: Option<String>,
+}
+
+impl DbArgs {
+    async fn open(&self, file: &FileConfig) -> anyhow::Result<Store> {
+        let url = self
+            .db
+            .clone()
+            .or_else(|| file.db.clone())
+            .unwrap_or_else(|| config::DEFAULT_DB.to_string());
+        Store::open(&url)
+            .await
+            .with_context(|| format!("opening database {}", redact(&url)))
+    }
+}
+
+/// Hides a password in a database URL before it is printed.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
+    /// Run the HTTP server (API and staff web app).
+    Serve(ServeArgs),
+    /// Fill a database with realistic synthetic customers.
+    Demo(DemoArgs),
     /// Read AAMVA ID barcodes (driver's licences and ID cards).
     Id(id_cmd::IdArgs),
     /// Evaluate and list purchase-limit rule sets.
     Limits(limits_cmd::LimitsArgs),
 }
 
-fn main() -> std::process::ExitCode {
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "CANOPY_LISTEN")]
+    listen: Option<String>,
+    /// Seed demo data first when the database has no customers yet.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Args)]
+struct DemoArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// How many customers to add.
+    #[arg(long, default_value_t = 2000)]
+    customers: u64,
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Id(args) => id_cmd::run(args),
         Command::Limits(args) => limits_cmd::run(args),
+        command => run_async(cli.config, command),
     };
     match result {
         Ok(code) => code,
         Err(err) => {
             eprintln!("error: {err:#}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
+    }
+}
+
+fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<ExitCode> {
+    let file = FileConfig::load(config_path.as_deref())?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match command {
+            Command::Serve(args) => serve(args, &file).await,
+            Command::Demo(args) => {
+                let store = args.db.open(&file).await?;
+                let started = std::time::Instant::now();
+                let n = demo::seed_customers(&store, args.customers).await?;
+                store.close().await;
+                println!(
+                    "added {n} demo customers in {:.1}s",
+                    started.elapsed().as_secs_f64()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Id(_) | Command::Limits(_) => unreachable!("handled without a runtime"),
+        }
+    })
+}
+
+fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
+    let phone_region = match std::env::var("CANOPY_PHONE_REGION")
+        .ok()
+        .or_else(|| file.phone_region.clone())
+    {
+        Some(code) => {
+            Region::parse(&code).with_context(|| format!("unknown phone region '{code}'"))?
+        }
+        None => Region::US,
+    };
+    let time_zone = match std::env::var("CANOPY_TIME_ZONE")
+        .ok()
+        .or_else(|| file.time_zone.clone())
+    {
+        Some(name) => {
+            jiff::tz::TimeZone::get(&name).with_context(|| format!("unknown time zone '{name}'"))?
+        }
+        None => jiff::tz::TimeZone::system(),
+    };
+    Ok(Settings {
+        phone_region,
+        time_zone,
+    })
+}
+
+async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let settings = settings(file)?;
+    let store = args.db.open(file).await?;
+    if args.demo && store.count_customers().await? == 0 {
+        tracing::info!("empty database: adding demo data");
+        demo::seed_customers(&store, 2000).await?;
+    }
+    let listen = args
+        .listen
+        .or_else(|| file.listen.clone())
+        .unwrap_or_else(|| config::DEFAULT_LISTEN.to_string());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");
+    let state = AppState::new(store.clone(), settings);
+    canopy_web::serve(listener, state, shutdown_signal()).await?;
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut sig) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            sig.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("CANOPY_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("CANOPY_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }

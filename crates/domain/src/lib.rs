@@ -1,1 +1,24 @@
+//! Canopy's domain vocabulary: the types every other crate speaks.
+//!
+//! Values here are parsed, never merely validated: a [`PhoneNumber`] is E.164 from the moment it exists, an
+//! [`Email`] carries its matching key, a [`Customer`] cannot exist without its [`CustomerId`]. Nothing in this
+//! crate does I/O or reads the clock; callers pass "now" in.
 
+pub mod actor;
+pub mod customer;
+pub mod email;
+pub mod ids;
+pub mod permissions;
+pub mod phone;
+pub mod text;
+
+pub use actor::{Actor, ActorKind};
+pub use customer::{
+    Address, Ban, Channel, Customer, CustomerDraft, CustomerPatch, CustomerType, IdDocument,
+    IdDocumentInput, IdDocumentKind, Note, PersonName, age_on, id_number_key,
+};
+pub use email::Email;
+pub use ids::{CustomerId, NoteId};
+pub use permissions::{Permission, Role};
+pub use phone::{PhoneNumber, Region};
+pub use text::FieldError;

@@ -1,1 +1,25 @@
+//! Canopy's storage: one [`Store`] over SQLite (embedded, the default) or PostgreSQL (chains).
+//!
+//! Every method is named for what it does (`create_customer`, `search_customers`), takes domain types and
+//! returns domain types; sqlx never leaks out of this crate. Both engines run the same SQL text wherever
+//! they agree (numbered `$n` parameters, `RETURNING`, `ON CONFLICT`); only search and DDL differ. Anything that
+//! must happen together (a change and its audit row) happens in one transaction.
+//!
+//! Durability: SQLite runs in WAL mode with `synchronous=FULL`; PostgreSQL with `synchronous_commit=on`.
+//! SQLite writes go through a single-connection pool, so writers queue in Rust instead of failing with
+//! `SQLITE_BUSY`, while readers use their own pool and never wait for a writer.
 
+pub(crate) mod audit;
+mod backend;
+mod customers;
+mod error;
+mod search;
+mod time;
+
+pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
+pub use backend::{Engine, Store};
+pub use customers::{CustomerPage, NewCustomerRecord};
+pub use error::StoreError;
+pub use time::{from_micros, to_micros};
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -1,1 +1,42 @@
+//! Canopy over HTTP: the JSON API under `/api/v1`, health, and the staff web app.
+//!
+//! This is the only crate that knows HTTP and JSON shapes. Handlers turn requests into domain values
+//! (through `canopy_domain` parsers), call the [`canopy_store::Store`], and map every failure through one
+//! [`ApiError`] type so that clients always get `{"error": {"code", "message", "field"}}`.
 
+pub mod auth;
+mod error;
+mod extract;
+mod openapi;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use state::{AppState, Settings};
+
+/// The whole application as a router, for tests that call it without a socket.
+pub fn app(state: AppState) -> Router {
+    routes::router()
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves until `shutdown` completes. The caller binds the listener (port 0 in tests).
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

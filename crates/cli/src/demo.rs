@@ -1,0 +1,445 @@
+//! Realistic synthetic customers, fast: names, phones, emails, birth dates, ID numbers, a few bans and notes.
+//! Seeded, so the same database size always produces the same people.
+
+use anyhow::Context;
+use canopy_domain::{
+    Actor, Address, Ban, Channel, CustomerDraft, CustomerId, CustomerType, Email, IdDocument,
+    IdDocumentKind, PersonName, PhoneNumber,
+};
+use canopy_store::{NewCustomerRecord, Store};
+use jiff::{Timestamp, ToSpan};
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+
+const FIRST: &[&str] = &[
+    "Sarah",
+    "James",
+    "Maria",
+    "Michael",
+    "Jennifer",
+    "David",
+    "Linda",
+    "Robert",
+    "Emily",
+    "Daniel",
+    "Jessica",
+    "Matthew",
+    "Ashley",
+    "Christopher",
+    "Amanda",
+    "Joshua",
+    "Stephanie",
+    "Andrew",
+    "Nicole",
+    "Joseph",
+    "Elizabeth",
+    "Ryan",
+    "Megan",
+    "Brandon",
+    "Lauren",
+    "Tyler",
+    "Rachel",
+    "Kevin",
+    "Samantha",
+    "Jacob",
+    "Hannah",
+    "Nicholas",
+    "Olivia",
+    "Anthony",
+    "Sophia",
+    "Jonathan",
+    "Isabella",
+    "Justin",
+    "Emma",
+    "Aaron",
+    "Abigail",
+    "Adam",
+    "Madison",
+    "Kyle",
+    "Chloe",
+    "Jose",
+    "Grace",
+    "Luis",
+    "Natalie",
+    "Carlos",
+    "Victoria",
+    "Juan",
+    "Alexis",
+    "Miguel",
+    "Gabriela",
+    "Diego",
+    "Camila",
+    "Mateo",
+    "Valeria",
+    "Wei",
+    "Mei",
+    "Hiroshi",
+    "Yuki",
+    "Priya",
+    "Arjun",
+    "Aisha",
+    "Omar",
+    "Fatima",
+    "Hassan",
+    "Noah",
+    "Liam",
+    "Ethan",
+    "Mason",
+    "Lucas",
+    "Ava",
+    "Mia",
+    "Harper",
+    "Evelyn",
+    "Zoe",
+    "Leah",
+    "Marcus",
+    "Andre",
+    "Jamal",
+    "Keisha",
+    "Tanisha",
+    "Darnell",
+    "Kenji",
+    "Siobhan",
+    "Declan",
+    "Niamh",
+    "Connor",
+    "Bridget",
+    "Dmitri",
+    "Svetlana",
+    "Ivan",
+    "Olga",
+    "Katarzyna",
+    "Piotr",
+    "Sven",
+    "Ingrid",
+    "Lars",
+    "Astrid",
+    "Rafael",
+    "Lucia",
+    "Tomas",
+    "Elena",
+    "Nadia",
+];
+
+const LAST: &[&str] = &[
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Garcia",
+    "Miller",
+    "Davis",
+    "Rodriguez",
+    "Martinez",
+    "Hernandez",
+    "Lopez",
+    "Gonzalez",
+    "Wilson",
+    "Anderson",
+    "Thomas",
+    "Taylor",
+    "Moore",
+    "Jackson",
+    "Martin",
+    "Lee",
+    "Perez",
+    "Thompson",
+    "White",
+    "Harris",
+    "Sanchez",
+    "Clark",
+    "Ramirez",
+    "Lewis",
+    "Robinson",
+    "Walker",
+    "Young",
+    "Allen",
+    "King",
+    "Wright",
+    "Scott",
+    "Torres",
+    "Nguyen",
+    "Hill",
+    "Flores",
+    "Green",
+    "Adams",
+    "Nelson",
+    "Baker",
+    "Hall",
+    "Rivera",
+    "Campbell",
+    "Mitchell",
+    "Carter",
+    "Roberts",
+    "Gomez",
+    "Phillips",
+    "Evans",
+    "Turner",
+    "Diaz",
+    "Parker",
+    "Cruz",
+    "Edwards",
+    "Collins",
+    "Reyes",
+    "Stewart",
+    "Morris",
+    "Morales",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Gutierrez",
+    "Ortiz",
+    "Morgan",
+    "Cooper",
+    "Peterson",
+    "Bailey",
+    "Reed",
+    "Kelly",
+    "Howard",
+    "Ramos",
+    "Kim",
+    "Cox",
+    "Ward",
+    "Richardson",
+    "Watson",
+    "Brooks",
+    "Chavez",
+    "Wood",
+    "James",
+    "Bennett",
+    "Gray",
+    "Mendoza",
+    "Ruiz",
+    "Hughes",
+    "Price",
+    "Alvarez",
+    "Castillo",
+    "Sanders",
+    "Patel",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "Jimenez",
+    "O'Brien",
+    "McCarthy",
+    "Kowalski",
+    "Nakamura",
+    "Tanaka",
+    "Chen",
+    "Wang",
+    "Singh",
+    "Khan",
+    "Okafor",
+    "Mensah",
+    "Novak",
+    "Schmidt",
+    "Muller",
+    "Larsen",
+    "Johansson",
+    "Rossi",
+    "Romano",
+    "Silva",
+    "Santos",
+    "Dubois",
+    "Laurent",
+    "Blackwood",
+];
+
+const MIDDLE: &[&str] = &[
+    "A", "B", "C", "D", "E", "J", "L", "M", "R", "S", "Marie", "Lynn", "Ann", "Lee", "Ray", "James",
+];
+const DOMAINS: &[&str] = &[
+    "gmail.com",
+    "yahoo.com",
+    "outlook.com",
+    "icloud.com",
+    "hotmail.com",
+    "proton.me",
+    "aol.com",
+];
+/// Colorado, Washington, Oregon, California and Michigan area codes: where the demo stores are.
+const AREA_CODES: &[&str] = &[
+    "303", "719", "720", "970", "206", "253", "360", "425", "509", "503", "541", "971", "213",
+    "310", "415", "510", "619", "714", "818", "916", "248", "313", "517", "586", "616", "734",
+    "810",
+];
+const STREETS: &[&str] = &[
+    "Main St",
+    "Colfax Ave",
+    "Broadway",
+    "Pearl St",
+    "Oak St",
+    "Maple Ave",
+    "Cedar Ln",
+    "Elm St",
+    "Park Ave",
+];
+const CITIES: &[(&str, &str, &str)] = &[
+    ("Denver", "CO", "802"),
+    ("Boulder", "CO", "803"),
+    ("Seattle", "WA", "981"),
+    ("Portland", "OR", "972"),
+    ("Los Angeles", "CA", "900"),
+    ("Detroit", "MI", "482"),
+];
+const NOTES: &[&str] = &[
+    "Prefers indica flower; ask about new Blue Dream drops.",
+    "Delivery: ring the side door, dog is friendly.",
+    "Sensitive to high-THC edibles, recommend 2.5 mg.",
+    "Veteran, asked about the veterans group discount.",
+    "Likes pre-rolls in packs of five.",
+    "Requested text updates only, no calls.",
+];
+const BAN_REASONS: &[&str] = &[
+    "Attempted resale (diversion)",
+    "Abusive to staff",
+    "Shoplifting",
+    "Fraudulent ID presented",
+];
+
+/// Inserts `count` customers in batches, printing progress. Returns the number inserted.
+pub async fn seed_customers(store: &Store, count: u64) -> anyhow::Result<u64> {
+    let existing = store
+        .count_customers()
+        .await
+        .context("counting customers")? as u64;
+    let mut rng = StdRng::seed_from_u64(0xCA_0000 + existing);
+    let now = Timestamp::now();
+    let actor = Actor::system("demo");
+    let started = std::time::Instant::now();
+    let mut done = 0u64;
+    const BATCH: u64 = 10_000;
+    while done < count {
+        let n = BATCH.min(count - done);
+        let records: Vec<NewCustomerRecord> = (0..n)
+            .map(|i| synthetic_customer(&mut rng, existing + done + i, now))
+            .collect::<anyhow::Result<_>>()?;
+        store
+            .insert_customers_bulk(&records, &actor, now)
+            .await
+            .context("inserting demo customers")?;
+        done += n;
+        if count >= 50_000 && done % 100_000 == 0 {
+            eprintln!(
+                "  {done} customers ({:.0}/s)",
+                done as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(done)
+}
+
+/// One person. `n` (unique per database) makes the phone, email and ID number unique.
+fn synthetic_customer(
+    rng: &mut StdRng,
+    n: u64,
+    now: Timestamp,
+) -> anyhow::Result<NewCustomerRecord> {
+    let first = *FIRST.choose(rng).context("names")?;
+    let last = *LAST.choose(rng).context("names")?;
+    let middle = rng
+        .random_bool(0.4)
+        .then(|| MIDDLE.choose(rng).map(|m| m.to_string()))
+        .flatten();
+    let preferred = (first == "Christopher" && rng.random_bool(0.5)).then(|| "Chris".to_string());
+    // Phones: a real area code, an exchange from 200–999 and a line that walks through n, so that no two
+    // customers share a number (27 area codes × 800 exchanges × 10,000 lines).
+    let area = AREA_CODES[(n % AREA_CODES.len() as u64) as usize];
+    let rest = n / AREA_CODES.len() as u64;
+    let exchange = 200 + (rest % 800);
+    let line = (rest / 800) % 10_000;
+    let phone = PhoneNumber::from_stored(format!("+1{area}{exchange:03}{line:04}"));
+    let local = format!("{}.{}{}", first, last, n)
+        .to_lowercase()
+        .replace('\'', "");
+    let email = Email::parse(&format!(
+        "{local}@{}",
+        DOMAINS.choose(rng).context("domains")?
+    ))?;
+    let age_days = rng.random_range(21 * 366..85 * 365);
+    let created_at = now - (rng.random_range(0..3 * 365 * 24) as i64).hours();
+    let birth =
+        created_at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date() - (age_days as i64).days();
+    let (city, state, zip) = *CITIES.choose(rng).context("cities")?;
+    let customer_type = if rng.random_bool(0.12) {
+        CustomerType::Medical
+    } else {
+        CustomerType::AdultUse
+    };
+    let addresses = if rng.random_bool(0.3) {
+        vec![Address {
+            label: Some("Home".into()),
+            line1: format!(
+                "{} {}",
+                rng.random_range(10..9999),
+                STREETS.choose(rng).context("streets")?
+            ),
+            line2: None,
+            city: city.into(),
+            region: state.into(),
+            postal_code: format!("{zip}{:02}", rng.random_range(1..99)),
+            country: "US".into(),
+            delivery_instructions: None,
+        }]
+    } else {
+        Vec::new()
+    };
+    let expiry = created_at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
+        + (rng.random_range(-200..5 * 365) as i64).days();
+    let id_document = Some(IdDocument {
+        kind: IdDocumentKind::DriversLicense,
+        number: format!("{}{:08}", &state[..1], n),
+        jurisdiction: Some(state.to_string()),
+        expiry: Some(expiry),
+    });
+    let channel = *[
+        Channel::Pos,
+        Channel::Pos,
+        Channel::Online,
+        Channel::BackOffice,
+    ]
+    .choose(rng)
+    .context("channels")?;
+    let ban = rng.random_bool(0.003).then(|| Ban {
+        reason: BAN_REASONS
+            .choose(rng)
+            .map(|r| r.to_string())
+            .unwrap_or_default(),
+        note: None,
+        since: created_at,
+        until: None,
+        by: Some("manager".into()),
+    });
+    let notes = if rng.random_bool(0.05) {
+        vec![(
+            "budtender".to_string(),
+            NOTES.choose(rng).map(|s| s.to_string()).unwrap_or_default(),
+        )]
+    } else {
+        Vec::new()
+    };
+    Ok(NewCustomerRecord {
+        id: CustomerId::new(),
+        draft: CustomerDraft {
+            name: PersonName {
+                first: first.into(),
+                middle,
+                last: last.into(),
+                preferred,
+            },
+            phone: Some(phone),
+            email: Some(email),
+            date_of_birth: Some(birth),
+            customer_type,
+            addresses,
+            id_document,
+            created_channel: channel,
+        },
+        created_at,
+        ban,
+        notes,
+    })
+}

@@ -1,0 +1,177 @@
+//! The permission matrix: which role may do what. Kept here, in one table, because it is the first thing
+//! an auditor asks for; the README renders the same table.
+//!
+//! Canopy denies by default: a permission not granted below is refused with 403.
+
+use serde::{Deserialize, Serialize};
+
+/// Something a caller may be allowed to do. API-key scopes are these same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Permission {
+    /// Look up and read customer profiles (and their notes).
+    #[serde(rename = "customers:read")]
+    CustomersRead,
+    /// Create and edit customers, add notes.
+    #[serde(rename = "customers:write")]
+    CustomersWrite,
+    /// Check customers in to the register queue and serve them.
+    #[serde(rename = "checkin:write")]
+    CheckIn,
+    /// Ring up sales (checkout, quotes, returns of one's own store).
+    #[serde(rename = "orders:write")]
+    OrdersWrite,
+    /// Read order summaries (the recent purchases a budtender needs).
+    #[serde(rename = "orders:read")]
+    OrdersRead,
+    /// Read a customer's full purchase history (audited).
+    #[serde(rename = "orders:history")]
+    PurchaseHistoryFull,
+    /// Ban and unban customers.
+    #[serde(rename = "customers:ban")]
+    CustomersBan,
+    /// Adjust loyalty points by hand (a reason is required).
+    #[serde(rename = "loyalty:adjust")]
+    LoyaltyAdjust,
+    /// Override a warn-mode purchase-limit decision.
+    #[serde(rename = "limits:override")]
+    LimitsOverride,
+    /// View scanned ID images (audited).
+    #[serde(rename = "id_images:read")]
+    IdImagesRead,
+    /// Read the audit log.
+    #[serde(rename = "audit:read")]
+    AuditRead,
+    /// Manage groups and their discounts, products and stores.
+    #[serde(rename = "catalog:write")]
+    CatalogWrite,
+    /// Manage staff accounts.
+    #[serde(rename = "staff:manage")]
+    StaffManage,
+    /// Create and revoke API keys.
+    #[serde(rename = "apikeys:manage")]
+    ApiKeysManage,
+    /// Change settings (loyalty program, SMS templates, webhooks, limits enforcement).
+    #[serde(rename = "settings:write")]
+    SettingsWrite,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 15] = [
+        Permission::CustomersRead,
+        Permission::CustomersWrite,
+        Permission::CheckIn,
+        Permission::OrdersWrite,
+        Permission::OrdersRead,
+        Permission::PurchaseHistoryFull,
+        Permission::CustomersBan,
+        Permission::LoyaltyAdjust,
+        Permission::LimitsOverride,
+        Permission::IdImagesRead,
+        Permission::AuditRead,
+        Permission::CatalogWrite,
+        Permission::StaffManage,
+        Permission::ApiKeysManage,
+        Permission::SettingsWrite,
+    ];
+
+    /// The scope name, e.g. `customers:read`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::CustomersRead => "customers:read",
+            Permission::CustomersWrite => "customers:write",
+            Permission::CheckIn => "checkin:write",
+            Permission::OrdersWrite => "orders:write",
+            Permission::OrdersRead => "orders:read",
+            Permission::PurchaseHistoryFull => "orders:history",
+            Permission::CustomersBan => "customers:ban",
+            Permission::LoyaltyAdjust => "loyalty:adjust",
+            Permission::LimitsOverride => "limits:override",
+            Permission::IdImagesRead => "id_images:read",
+            Permission::AuditRead => "audit:read",
+            Permission::CatalogWrite => "catalog:write",
+            Permission::StaffManage => "staff:manage",
+            Permission::ApiKeysManage => "apikeys:manage",
+            Permission::SettingsWrite => "settings:write",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Budtender,
+    Manager,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Budtender => "budtender",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Role> {
+        match name {
+            "budtender" => Some(Role::Budtender),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    /// The matrix. Each role includes everything the role before it may do.
+    pub fn permits(self, permission: Permission) -> bool {
+        use Permission::*;
+        let budtender = matches!(
+            permission,
+            CustomersRead | CustomersWrite | CheckIn | OrdersWrite | OrdersRead
+        );
+        let manager = budtender
+            || matches!(
+                permission,
+                PurchaseHistoryFull
+                    | CustomersBan
+                    | LoyaltyAdjust
+                    | LimitsOverride
+                    | IdImagesRead
+                    | AuditRead
+                    | CatalogWrite
+            );
+        match self {
+            Role::Budtender => budtender,
+            Role::Manager => manager,
+            Role::Admin => {
+                manager || matches!(permission, StaffManage | ApiKeysManage | SettingsWrite)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_names_round_trip() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+    }
+
+    #[test]
+    fn budtenders_cannot_ban_or_adjust_points_and_managers_cannot_manage_staff() {
+        assert!(!Role::Budtender.permits(Permission::CustomersBan));
+        assert!(!Role::Budtender.permits(Permission::LoyaltyAdjust));
+        assert!(Role::Manager.permits(Permission::CustomersBan));
+        assert!(!Role::Manager.permits(Permission::StaffManage));
+        assert!(Permission::ALL.iter().all(|p| Role::Admin.permits(*p)));
+    }
+}

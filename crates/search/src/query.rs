@@ -1,0 +1,116 @@
+//! Reading what the budtender typed: a phone number, an email, an ID number or a name.
+
+/// One lookup query, analysed once. A query can be several things at once (`0142` is a phone suffix and
+/// could be an ID number), so each field is independent and the storage layer runs every lookup that applies.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query {
+    /// The trimmed, lower-cased text.
+    pub text: String,
+    /// Name words to find as substrings (at least 3 characters each, the trigram minimum).
+    pub name_words: Vec<String>,
+    /// Name words of 1–2 characters: filtered in the ranker, not searchable by trigram.
+    pub short_words: Vec<String>,
+    /// The digits, when the text reads as a phone number or the end of one.
+    pub phone_digits: Option<String>,
+    /// The lower-cased text as an email prefix.
+    pub email_prefix: Option<String>,
+    /// Upper-case letters and digits, when the text could be an ID number.
+    pub id_number: Option<String>,
+}
+
+/// Every ASCII digit in `text`, in order.
+pub fn digits_of(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+impl Query {
+    pub fn parse(raw: &str) -> Query {
+        let text = raw.trim().to_lowercase();
+        let mut query = Query {
+            text: text.clone(),
+            ..Query::default()
+        };
+        if text.is_empty() {
+            return query;
+        }
+        let digits = digits_of(&text);
+        let phone_like = text
+            .chars()
+            .all(|c| c.is_ascii_digit() || " ()-.+".contains(c));
+        if phone_like && digits.len() >= 4 && digits.len() <= 15 {
+            query.phone_digits = Some(digits.clone());
+        }
+        let single_token = !text.contains(char::is_whitespace);
+        if text.contains('@') || (single_token && text.len() >= 3 && !phone_like) {
+            query.email_prefix = Some(text.clone());
+        }
+        let id_key: String = text
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        if single_token && !text.contains('@') && id_key.len() >= 4 && !digits.is_empty() {
+            query.id_number = Some(id_key);
+        }
+        if !text.contains('@') && !phone_like {
+            for word in crate::words(&text) {
+                if word.chars().count() >= 3 {
+                    query.name_words.push(word.to_string());
+                } else {
+                    query.short_words.push(word.to_string());
+                }
+            }
+        }
+        query
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formatted_phone_numbers_read_as_digits() {
+        for raw in ["(303) 555-0142", "303.555.0142", "+13035550142", "0142"] {
+            let q = Query::parse(raw);
+            assert!(q.phone_digits.is_some(), "{raw}");
+            assert!(q.name_words.is_empty(), "{raw}");
+        }
+        assert_eq!(
+            Query::parse("(303) 555-0142").phone_digits.as_deref(),
+            Some("3035550142")
+        );
+    }
+
+    #[test]
+    fn three_digits_are_too_few_for_a_phone_lookup() {
+        assert_eq!(Query::parse("014").phone_digits, None);
+    }
+
+    #[test]
+    fn an_address_with_at_is_only_an_email() {
+        let q = Query::parse("Sarah.M@ex");
+        assert_eq!(q.email_prefix.as_deref(), Some("sarah.m@ex"));
+        assert!(q.name_words.is_empty() && q.id_number.is_none());
+    }
+
+    #[test]
+    fn names_split_into_searchable_and_short_words() {
+        let q = Query::parse("Sarah Mi");
+        assert_eq!(q.name_words, ["sarah"]);
+        assert_eq!(q.short_words, ["mi"]);
+        assert_eq!(q.email_prefix, None);
+    }
+
+    #[test]
+    fn licence_numbers_read_as_id_numbers() {
+        assert_eq!(
+            Query::parse("s658-07412").id_number.as_deref(),
+            Some("S65807412")
+        );
+    }
+}

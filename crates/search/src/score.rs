@@ -1,0 +1,169 @@
+//! Ranking: exact identifiers first, then the best name match, ties broken by name and id so that the
+//! order is the same on every engine and every run.
+
+use crate::{Query, within_one_edit, words};
+
+/// The searchable facts of one candidate, as the storage layer read them.
+#[derive(Debug, Clone)]
+pub struct Candidate<K> {
+    pub key: K,
+    /// Lower-case name words joined by spaces (first, middle, last, preferred).
+    pub name_text: String,
+    pub phone_e164: Option<String>,
+    pub email_key: Option<String>,
+    pub id_number_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MatchKind {
+    Typo = 1,
+    Substring = 2,
+    Prefix = 3,
+    Word = 4,
+}
+
+const EXACT_IDENTIFIER: u32 = 10_000;
+const PARTIAL_IDENTIFIER: u32 = 5_000;
+
+fn word_match(query_word: &str, name_words: &[&str]) -> Option<MatchKind> {
+    name_words
+        .iter()
+        .filter_map(|w| {
+            if *w == query_word {
+                Some(MatchKind::Word)
+            } else if w.starts_with(query_word) {
+                Some(MatchKind::Prefix)
+            } else if w.contains(query_word) {
+                Some(MatchKind::Substring)
+            } else if query_word.chars().count() >= crate::MIN_TYPO_LEN
+                && within_one_edit(query_word, w)
+            {
+                Some(MatchKind::Typo)
+            } else {
+                None
+            }
+        })
+        .max()
+}
+
+/// The score of one candidate, or `None` when it does not match the query at all (candidates from a
+/// broad index probe are filtered here).
+pub fn score<K>(query: &Query, c: &Candidate<K>) -> Option<u32> {
+    let mut score = 0;
+    if let (Some(digits), Some(phone)) = (&query.phone_digits, &c.phone_e164) {
+        let phone_digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        if phone_digits == *digits || (digits.len() == 10 && phone_digits == format!("1{digits}")) {
+            score = score.max(EXACT_IDENTIFIER);
+        } else if phone_digits.ends_with(digits.as_str()) {
+            score = score.max(PARTIAL_IDENTIFIER + digits.len() as u32);
+        }
+    }
+    if let (Some(prefix), Some(email)) = (&query.email_prefix, &c.email_key) {
+        if email == prefix {
+            score = score.max(EXACT_IDENTIFIER);
+        } else if email.starts_with(prefix.as_str()) {
+            score = score.max(PARTIAL_IDENTIFIER);
+        }
+    }
+    if let (Some(id), Some(key)) = (&query.id_number, &c.id_number_key)
+        && id == key
+    {
+        score = score.max(EXACT_IDENTIFIER);
+    }
+    if !query.name_words.is_empty() {
+        let name_words: Vec<&str> = words(&c.name_text).collect();
+        let mut name_score = 0;
+        let mut all = true;
+        for qw in query.name_words.iter().chain(&query.short_words) {
+            match word_match(qw, &name_words) {
+                Some(kind) => name_score += 100 * kind as u32,
+                None => all = false,
+            }
+        }
+        if all {
+            score = score.max(name_score);
+        }
+    }
+    (score > 0).then_some(score)
+}
+
+/// Scores, filters and orders candidates best first, keeping at most `limit`.
+pub fn rank<K: Ord + Clone>(query: &Query, candidates: Vec<Candidate<K>>, limit: usize) -> Vec<K> {
+    let mut scored: Vec<(u32, Candidate<K>)> = candidates
+        .into_iter()
+        .filter_map(|c| score(query, &c).map(|s| (s, c)))
+        .collect();
+    scored.sort_by(|(sa, a), (sb, b)| {
+        sb.cmp(sa)
+            .then_with(|| a.name_text.cmp(&b.name_text))
+            .then_with(|| a.key.cmp(&b.key))
+    });
+    scored.dedup_by(|(_, a), (_, b)| a.key == b.key);
+    scored.into_iter().take(limit).map(|(_, c)| c.key).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(key: u32, name: &str, phone: Option<&str>, email: Option<&str>) -> Candidate<u32> {
+        Candidate {
+            key,
+            name_text: name.into(),
+            phone_e164: phone.map(Into::into),
+            email_key: email.map(Into::into),
+            id_number_key: None,
+        }
+    }
+
+    #[test]
+    fn a_whole_word_outranks_a_prefix_which_outranks_a_substring_and_a_typo() {
+        let q = Query::parse("smith");
+        let ranked = rank(
+            &q,
+            vec![
+                candidate(1, "ann blacksmith", None, None),
+                candidate(2, "jo smithers", None, None),
+                candidate(3, "sam smyth", None, None),
+                candidate(4, "jane smith", None, None),
+                candidate(5, "jane jones", None, None),
+            ],
+            10,
+        );
+        assert_eq!(ranked, [4, 2, 1, 3]);
+    }
+
+    #[test]
+    fn an_exact_phone_match_ranks_above_a_suffix_match() {
+        let q = Query::parse("303-555-0142");
+        let ranked = rank(
+            &q,
+            vec![
+                candidate(1, "a b", Some("+17203035550142"), None),
+                candidate(2, "c d", Some("+13035550142"), None),
+            ],
+            10,
+        );
+        assert_eq!(ranked, [2, 1]);
+    }
+
+    #[test]
+    fn every_query_word_must_match() {
+        let q = Query::parse("sarah mil");
+        let ranked = rank(
+            &q,
+            vec![
+                candidate(1, "sarah jones", None, None),
+                candidate(2, "sarah miller", None, None),
+            ],
+            10,
+        );
+        assert_eq!(ranked, [2]);
+    }
+
+    #[test]
+    fn a_typo_in_a_short_name_does_not_match() {
+        let q = Query::parse("jone");
+        assert!(rank(&q, vec![candidate(1, "jane doe", None, None)], 10).is_empty());
+    }
+}

@@ -1,0 +1,188 @@
+//! Connecting, migrating and dispatching to the engine chosen by the database URL.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use crate::{Result, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite { read: SqlitePool, write: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The handle every part of Canopy uses to reach its data. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+}
+
+/// An open write transaction on either engine; dropped without `commit` it rolls back.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs the same code against whichever engine a [`Tx`] holds; `$c` is `&mut Transaction<'_, DB>`.
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::backend::Tx::Sqlite($c) => $body,
+            $crate::backend::Tx::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_tx;
+
+/// Runs the same read against whichever engine the store holds; `$p` is `&Pool<DB>`.
+macro_rules! on_read {
+    ($store:expr, |$p:ident| $body:expr) => {
+        match &$store.backend {
+            $crate::backend::Backend::Sqlite { read: $p, .. } => $body,
+            $crate::backend::Backend::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_read;
+
+impl Tx {
+    pub(crate) async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the database named by `url`: a `postgres://` URL, or a
+    /// path to a SQLite file (optionally written `sqlite://PATH`).
+    pub async fn open(url: &str) -> Result<Store> {
+        let store = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::open_postgres(url).await?
+        } else {
+            Self::open_sqlite(url.strip_prefix("sqlite://").unwrap_or(url)).await?
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn open_sqlite(path: &str) -> Result<Store> {
+        if path.is_empty() {
+            return Err(StoreError::InvalidUrl("empty SQLite path".into()));
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32000")
+            .pragma("temp_store", "memory");
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Store {
+            backend: Backend::Sqlite { read, write },
+        })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Store> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::InvalidUrl(e.to_string()))?
+            .options([("synchronous_commit", "on")]);
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .connect_with(options)
+            .await?;
+        Ok(Store {
+            backend: Backend::Postgres(pool),
+        })
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Sqlite { write, .. } => {
+                sqlx::migrate!("./migrations/sqlite").run(write).await?
+            }
+            Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.backend {
+            Backend::Sqlite { .. } => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Starts a write transaction. On SQLite this waits for the single writer connection.
+    pub(crate) async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.backend {
+            Backend::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A cheap round trip for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        on_read!(self, |p| sqlx::query("SELECT 1")
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes every pool, waiting for connections to finish (and SQLite to checkpoint).
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Column names per table, for the test that keeps the two migration sets in lockstep.
+    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                sqlx::query_as(
+                    "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' \
+                     AND m.name NOT LIKE 'customers_fts%' ORDER BY 1, 2",
+                )
+                .fetch_all(read)
+                .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%' ORDER BY 1, 2",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows)
+    }
+}

@@ -1,0 +1,126 @@
+//! The one place errors become HTTP responses.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use canopy_domain::FieldError;
+use canopy_store::StoreError;
+use serde_json::{Map, Value, json};
+
+/// An error as the client sees it: a status, a stable snake_case `code` the UI keys on, a human message and,
+/// where one input is at fault, its `field`. Internal errors are logged here once and answered with an
+/// opaque 500, so no SQL or file path reaches a client.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<String>,
+    /// Extra machine-readable detail merged into the error object (e.g. `existing_customer_id`).
+    pub extra: Map<String, Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            extra: Map::new(),
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_string(), value.into());
+        self
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "sign in or send an API key",
+        )
+    }
+
+    pub fn forbidden(permission: &str) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("this action needs the '{permission}' permission"),
+        )
+    }
+
+    pub fn internal(err: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %err, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong; it has been logged",
+        )
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(err: FieldError) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.code, err.message).with_field(err.field)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound { entity } => ApiError::not_found(entity),
+            StoreError::DuplicateCustomer { field, existing } => {
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "duplicate_customer",
+                    format!(
+                        "another customer already has this {}",
+                        field.replace('_', " ")
+                    ),
+                )
+                .with_field(field);
+                if let Some(id) = existing {
+                    e = e.with("existing_customer_id", id.to_string());
+                }
+                e
+            }
+            StoreError::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "conflict", message)
+            }
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("code".into(), json!(self.code));
+        body.insert("message".into(), json!(self.message));
+        body.insert("field".into(), json!(self.field));
+        body.extend(self.extra);
+        (self.status, Json(json!({ "error": body }))).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

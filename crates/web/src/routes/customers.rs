@@ -1,0 +1,330 @@
+//! Customer profiles: create, read, edit, list, search, notes and bans.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use canopy_domain::{Ban, Customer, CustomerId, CustomerPatch, Note, Permission, age_on, text};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list_or_search).post(create))
+        .route("/customers/{id}", get(read).patch(update))
+        .route("/customers/{id}/notes", get(list_notes).post(add_note))
+        .route("/customers/{id}/ban", post(ban).delete(unban))
+}
+
+/// A customer as the API shows it: the stored profile plus what staff read at a glance.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerView {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub customer: Customer,
+    /// "Sarah M.": preferred first name and last initial.
+    pub display_name: String,
+    /// Whole years today in the store's time zone, when the date of birth is known.
+    pub age: Option<i16>,
+    /// A ban is in force now.
+    pub banned: bool,
+}
+
+impl CustomerView {
+    pub fn new(customer: Customer, state: &AppState) -> Self {
+        let now = state.now();
+        let today = state.today();
+        CustomerView {
+            display_name: customer.details.name.greeting(),
+            age: customer.details.date_of_birth.map(|dob| age_on(dob, today)),
+            banned: customer.banned_at(now),
+            customer,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CustomerList {
+    pub items: Vec<CustomerView>,
+    /// Pass as `cursor` to read the next page; absent on the last page and for searches.
+    #[schema(value_type = Option<String>)]
+    pub next_cursor: Option<CustomerId>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Search text: name fragment, phone in any format, email prefix or ID number.
+    q: Option<String>,
+    /// At most this many results (1–200, default 20 for search, 50 for listing).
+    limit: Option<u32>,
+    /// Continue a listing after this customer id.
+    cursor: Option<String>,
+}
+
+fn limit_param(raw: Option<u32>, default: u32) -> ApiResult<u32> {
+    match raw {
+        None => Ok(default),
+        Some(n) if (1..=200).contains(&n) => Ok(n),
+        Some(_) => Err(
+            ApiError::bad_request("invalid_limit", "limit must be between 1 and 200")
+                .with_field("limit"),
+        ),
+    }
+}
+
+fn parse_id(raw: &str) -> ApiResult<CustomerId> {
+    raw.parse().map_err(|_| ApiError::not_found("customer"))
+}
+
+/// Lists customers, or searches them when `q` is given (best match first).
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
+    responses((status = 200, body = CustomerList), (status = 400, description = "Bad parameter")))]
+async fn list_or_search(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> ApiResult<Json<CustomerList>> {
+    caller.require(Permission::CustomersRead)?;
+    let (customers, next_cursor) = match params.q.as_deref().map(str::trim) {
+        Some(q) if !q.is_empty() => {
+            let limit = limit_param(params.limit, 20)?;
+            (state.store.search_customers(q, limit as usize).await?, None)
+        }
+        _ => {
+            let limit = limit_param(params.limit, 50)?;
+            let after = params
+                .cursor
+                .as_deref()
+                .map(|c| {
+                    c.parse().map_err(|_| {
+                        ApiError::bad_request("invalid_cursor", "cursor is not valid")
+                            .with_field("cursor")
+                    })
+                })
+                .transpose()?;
+            let page = state.store.list_customers(after, limit).await?;
+            (page.items, page.next_cursor)
+        }
+    };
+    let items = customers
+        .into_iter()
+        .map(|c| CustomerView::new(c, &state))
+        .collect();
+    Ok(Json(CustomerList { items, next_cursor }))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = Object,
+    responses((status = 201, body = CustomerView), (status = 409, description = "Phone, email or ID number already on file"),
+        (status = 422, description = "A field is invalid")))]
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<CustomerPatch>,
+) -> ApiResult<(StatusCode, Json<CustomerView>)> {
+    caller.require(Permission::CustomersWrite)?;
+    let draft = input.validate(state.settings.phone_region, state.today())?;
+    let customer = state
+        .store
+        .create_customer(draft, &caller.actor, state.now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CustomerView::new(customer, &state)),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)),
+    responses((status = 200, body = CustomerView), (status = 404, description = "No such customer")))]
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<CustomerView>> {
+    caller.require(Permission::CustomersRead)?;
+    let customer = state.store.customer(parse_id(&id)?).await?;
+    Ok(Json(CustomerView::new(customer, &state)))
+}
+
+/// Partial update as a JSON merge patch (RFC 7396): fields left out stay as they are, `null` clears one.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)), request_body = Object,
+    responses((status = 200, body = CustomerView), (status = 404, description = "No such customer"),
+        (status = 409, description = "Conflicts with another customer"), (status = 422, description = "A field is invalid")))]
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(patch): ApiJson<serde_json::Value>,
+) -> ApiResult<Json<CustomerView>> {
+    caller.require(Permission::CustomersWrite)?;
+    let id = parse_id(&id)?;
+    if !patch.is_object() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "send a JSON object with the fields to change",
+        ));
+    }
+    let existing = state.store.customer(id).await?;
+    let mut merged =
+        serde_json::to_value(CustomerPatch::from(&existing.details)).map_err(ApiError::internal)?;
+    merge_patch(&mut merged, &patch);
+    let input: CustomerPatch = serde_json::from_value(merged).map_err(|e| {
+        let message = e.to_string();
+        let field = message
+            .split("field `")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message);
+        if let Some(field) = field {
+            err = err.with_field(field);
+        }
+        err
+    })?;
+    let mut draft = input.validate(state.settings.phone_region, state.today())?;
+    draft.created_channel = existing.details.created_channel;
+    let customer = state
+        .store
+        .update_customer(id, draft, &caller.actor, state.now())
+        .await?;
+    Ok(Json(CustomerView::new(customer, &state)))
+}
+
+/// RFC 7396: objects merge recursively, `null` removes, anything else replaces.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    match (target, patch) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(p)) => {
+            for (key, value) in p {
+                if value.is_null() {
+                    t.remove(key);
+                } else {
+                    merge_patch(
+                        t.entry(key.clone()).or_insert(serde_json::Value::Null),
+                        value,
+                    );
+                }
+            }
+        }
+        (t, p) => *t = p.clone(),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNote {
+    body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NoteList {
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<Note>,
+}
+
+#[utoipa::path(get, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = String, Path)),
+    responses((status = 200, body = NoteList)))]
+async fn list_notes(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<NoteList>> {
+    caller.require(Permission::CustomersRead)?;
+    Ok(Json(NoteList {
+        items: state.store.notes(parse_id(&id)?).await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/notes", tag = "customers", params(("id" = String, Path)),
+    request_body = NewNote, responses((status = 201, body = Object), (status = 422, description = "Empty note")))]
+async fn add_note(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<NewNote>,
+) -> ApiResult<(StatusCode, Json<Note>)> {
+    caller.require(Permission::CustomersWrite)?;
+    let body = text::required("body", &input.body, 4000)?;
+    let note = state
+        .store
+        .add_note(parse_id(&id)?, body, &caller.actor, state.now())
+        .await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BanRequest {
+    /// Why (shown to staff at every lookup).
+    reason: String,
+    note: Option<String>,
+    /// When the ban ends (RFC 3339); absent for an open-ended ban.
+    until: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/customers/{id}/ban", tag = "customers", params(("id" = String, Path)),
+    request_body = BanRequest, responses((status = 200, body = CustomerView), (status = 403, description = "Managers only")))]
+async fn ban(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<BanRequest>,
+) -> ApiResult<Json<CustomerView>> {
+    caller.require(Permission::CustomersBan)?;
+    let now = state.now();
+    let reason = text::required("reason", &input.reason, 200)?;
+    let note = text::optional("note", input.note.as_deref(), 2000)?;
+    let until = match input.until.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) => {
+            let at: Timestamp = raw.parse().map_err(|_| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_datetime",
+                    "until must be an RFC 3339 date-time",
+                )
+                .with_field("until")
+            })?;
+            if at <= now {
+                return Err(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_datetime",
+                    "until must be in the future",
+                )
+                .with_field("until"));
+            }
+            Some(at)
+        }
+    };
+    let ban = Ban {
+        reason,
+        note,
+        since: now,
+        until,
+        by: Some(caller.actor.label.clone()),
+    };
+    let customer = state
+        .store
+        .ban_customer(parse_id(&id)?, ban, &caller.actor, now)
+        .await?;
+    Ok(Json(CustomerView::new(customer, &state)))
+}
+
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/ban", tag = "customers", params(("id" = String, Path)),
+    responses((status = 200, body = CustomerView), (status = 403, description = "Managers only")))]
+async fn unban(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<CustomerView>> {
+    caller.require(Permission::CustomersBan)?;
+    let customer = state
+        .store
+        .unban_customer(parse_id(&id)?, &caller.actor, state.now())
+        .await?;
+    Ok(Json(CustomerView::new(customer, &state)))
+}
