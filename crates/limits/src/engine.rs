@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::decision::{Decision, Ineligibility, LimitSource, RuleOutcome, Verdict};
 use crate::model::{
@@ -212,10 +212,15 @@ fn override_for(
     Ok(best)
 }
 
-fn display(scaled: Decimal, rule: &Rule, gpo: Decimal) -> Decimal {
+/// Convert a scaled base amount to the rule's unit, rounded to 4 decimal places for display.
+fn display_with(scaled: Decimal, rule: &Rule, gpo: Decimal, strategy: RoundingStrategy) -> Decimal {
     let base = scaled / rule.scale;
     let v = base / rule.unit.base_factor(gpo);
-    v.round_dp(4).normalize()
+    v.round_dp_with_strategy(4, strategy).normalize()
+}
+
+fn display(scaled: Decimal, rule: &Rule, gpo: Decimal) -> Decimal {
+    display_with(scaled, rule, gpo, RoundingStrategy::MidpointNearestEven)
 }
 
 fn rule_applies(rule: &Rule, class: CustomerClass, age: u8, resident: bool) -> bool {
@@ -368,7 +373,14 @@ impl RuleBook {
             let used_d = display(used, rule, gpo);
             let limit_d = limit_scaled.map(|l| display(l, rule, gpo));
             let remaining_d = limit_scaled
-                .map(|l| display((l - used).max(Decimal::ZERO), rule, gpo))
+                .map(|l| {
+                    display_with(
+                        (l - used).max(Decimal::ZERO),
+                        rule,
+                        gpo,
+                        RoundingStrategy::ToZero,
+                    )
+                })
                 .unwrap_or(Decimal::ZERO);
             let message = match limit_d {
                 Some(limit_d) if exceeded || used > limit_scaled.unwrap_or(used) => format!(
