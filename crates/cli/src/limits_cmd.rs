@@ -5,7 +5,7 @@
 //! Bad input gives a message on stderr and exit code 2. The JSON contract is in
 //! `docs/limits.md`.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -50,7 +50,7 @@ pub fn run(args: LimitsArgs) -> anyhow::Result<ExitCode> {
                     } else {
                         serde_json::to_string(&decision)?
                     };
-                    println!("{out}");
+                    print_stdout(&out)?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(message) => {
@@ -61,12 +61,21 @@ pub fn run(args: LimitsArgs) -> anyhow::Result<ExitCode> {
         }
         LimitsCommand::List { json } => {
             if json {
-                println!("{}", serde_json::to_string_pretty(&list_json(&book))?);
+                print_stdout(&serde_json::to_string_pretty(&list_json(&book))?)?;
             } else {
-                print!("{}", list_text(&book));
+                print_stdout(list_text(&book).trim_end())?;
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// Print a line; a closed pipe (`| head`) is not an error.
+fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
 }
 

@@ -69,7 +69,7 @@ pub fn infused_pre_roll(g: &str, conc_g: &str) -> Item {
 
 // ----- scenario -----
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Scenario(pub EvaluationRequest);
 
 fn scenario(j: &str, at: &str, class: CustomerClass) -> Scenario {
@@ -168,6 +168,7 @@ pub enum Expected {
     Over(&'static [&'static str]),
     Ineligible,
 }
+#[allow(unused_imports)]
 pub use Expected::{Allowed, Ineligible};
 
 pub fn over(rules: &'static [&'static str]) -> Expected {
