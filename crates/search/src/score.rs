@@ -25,23 +25,26 @@ pub enum MatchKind {
 const EXACT_IDENTIFIER: u32 = 10_000;
 const PARTIAL_IDENTIFIER: u32 = 5_000;
 
-fn word_match(query_word: &str, name_words: &[&str]) -> Option<MatchKind> {
+/// How well one query word matches the best of the name's words: the kind of match, then how much of the
+/// name word it covers (so `mill` finds Miller before Millerton).
+fn word_match(query_word: &str, name_words: &[&str]) -> Option<(MatchKind, u32)> {
+    let query_len = query_word.chars().count() as u32;
     name_words
         .iter()
         .filter_map(|w| {
-            if *w == query_word {
-                Some(MatchKind::Word)
+            let kind = if *w == query_word {
+                MatchKind::Word
             } else if w.starts_with(query_word) {
-                Some(MatchKind::Prefix)
+                MatchKind::Prefix
             } else if w.contains(query_word) {
-                Some(MatchKind::Substring)
-            } else if query_word.chars().count() >= crate::MIN_TYPO_LEN
-                && within_one_edit(query_word, w)
-            {
-                Some(MatchKind::Typo)
+                MatchKind::Substring
+            } else if query_len as usize >= crate::MIN_TYPO_LEN && within_one_edit(query_word, w) {
+                MatchKind::Typo
             } else {
-                None
-            }
+                return None;
+            };
+            let word_len = (w.chars().count() as u32).max(1);
+            Some((kind, 50 * query_len.min(word_len) / word_len))
         })
         .max()
 }
@@ -76,7 +79,7 @@ pub fn score<K>(query: &Query, c: &Candidate<K>) -> Option<u32> {
         let mut all = true;
         for qw in query.name_words.iter().chain(&query.short_words) {
             match word_match(qw, &name_words) {
-                Some(kind) => name_score += 100 * kind as u32,
+                Some((kind, coverage)) => name_score += 100 * kind as u32 + coverage,
                 None => all = false,
             }
         }

@@ -1,0 +1,4 @@
+//! API tests: a real server on a random port and a fresh database per test, on SQLite and PostgreSQL.
+
+mod customers;
+mod search;
