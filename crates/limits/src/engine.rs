@@ -59,18 +59,19 @@ fn check_item(item: &Item, location: &dyn Fn() -> String, cart: bool) -> Result<
     Ok(())
 }
 
-/// How much one item line counts toward a rule, in the rule's scaled base unit.
-fn item_amount(
+/// Add one item line to the per-contribution sums of a rule (in the measures' base units).
+/// Weights are applied once per contribution afterwards ([`weigh`]): fewer wide multiplications.
+fn accumulate(
     rule: &Rule,
     item: &Item,
+    sums: &mut [Decimal],
     location: &dyn Fn() -> String,
-) -> Result<Decimal, LimitsError> {
+) -> Result<(), LimitsError> {
     let bit = item.category.bit();
     if rule.all_categories & bit == 0 || item.quantity == 0 {
-        return Ok(Decimal::ZERO);
+        return Ok(());
     }
-    let mut total = Decimal::ZERO;
-    for c in &rule.contributions {
+    for (c, sum) in rule.contributions.iter().zip(sums.iter_mut()) {
         if c.categories & bit == 0 {
             continue;
         }
@@ -90,7 +91,7 @@ fn item_amount(
         let per_unit = c.measures.iter().find_map(|m| match m {
             Measure::NetWeight => item.net_weight_g,
             Measure::Concentrate => item.concentrate_g,
-            Measure::Thc => item.thc_mg.map(|mg| mg * Decimal::new(1, 3)),
+            Measure::Thc => item.thc_mg.map(mg_to_g),
             Measure::Volume => item.volume_ml,
             Measure::Units => Some(Decimal::ONE),
         });
@@ -107,8 +108,33 @@ fn item_amount(
                     .join(" or "),
             });
         };
-        let line = checked_mul(per_unit, Decimal::from(item.quantity))?;
-        total = checked_add(total, checked_mul(line, c.weight)?)?;
+        let line = if item.quantity == 1 {
+            per_unit
+        } else {
+            checked_mul(per_unit, Decimal::from(item.quantity))?
+        };
+        *sum = checked_add(*sum, line)?;
+    }
+    Ok(())
+}
+
+/// Exact milligrams → grams (a scale shift, no rounding).
+fn mg_to_g(mg: Decimal) -> Decimal {
+    let mut g = mg;
+    if g.set_scale(mg.scale() + 3).is_ok() {
+        g
+    } else {
+        mg * Decimal::new(1, 3)
+    }
+}
+
+/// Apply each contribution's weight to its sum: the rule's scaled total.
+fn weigh(rule: &Rule, sums: &[Decimal]) -> Result<Decimal, LimitsError> {
+    let mut total = Decimal::ZERO;
+    for (c, sum) in rule.contributions.iter().zip(sums) {
+        if !sum.is_zero() {
+            total = checked_add(total, checked_mul(*sum, c.weight)?)?;
+        }
     }
     Ok(total)
 }
@@ -290,6 +316,7 @@ impl RuleBook {
         let mut override_used = vec![false; customer.overrides.len()];
         let mut spans: Vec<(Window, Option<Span>)> = Vec::new();
         let mut outcomes = Vec::new();
+        let mut sums: Vec<Decimal> = Vec::new();
         for rule in version
             .rules
             .iter()
@@ -303,22 +330,25 @@ impl RuleBook {
                     s
                 }
             };
-            let mut cart = Decimal::ZERO;
+            sums.clear();
+            sums.resize(rule.contributions.len(), Decimal::ZERO);
             for (i, item) in request.cart.iter().enumerate() {
-                cart = checked_add(cart, item_amount(rule, item, &|| format!("cart[{i}]"))?)?;
+                accumulate(rule, item, &mut sums, &|| format!("cart[{i}]"))?;
             }
+            let cart = weigh(rule, &sums)?;
             let mut history = Decimal::ZERO;
             if let Some(span) = span {
+                sums.fill(Decimal::ZERO);
                 for (h, entry) in request.history.iter().enumerate() {
                     if entry.returned || !span.contains(entry.at) {
                         continue;
                     }
                     for (i, item) in entry.items.iter().enumerate() {
                         let loc = || format!("history[{h}].items[{i}]");
-                        history = checked_add(history, item_amount(rule, item, &loc)?)?;
+                        accumulate(rule, item, &mut sums, &loc)?;
                     }
                 }
-                history = history.max(Decimal::ZERO);
+                history = weigh(rule, &sums)?.max(Decimal::ZERO);
             }
 
             let (limit_scaled, limit_source) = match override_for(
