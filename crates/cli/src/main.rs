@@ -1,5 +1,6 @@
 //! The `canopy` binary: one command-line entry point for the server and every admin task.
 
+mod bench;
 mod config;
 mod demo;
 mod id_cmd;
@@ -38,12 +39,16 @@ struct DbArgs {
 }
 
 impl DbArgs {
-    async fn open(&self, file: &FileConfig) -> anyhow::Result<Store> {
-        let url = self
-            .db
+    /// The database URL: flag or `CANOPY_DB`, then the config file, then `./canopy.db`.
+    fn url(&self, file: &FileConfig) -> String {
+        self.db
             .clone()
             .or_else(|| file.db.clone())
-            .unwrap_or_else(|| config::DEFAULT_DB.to_string());
+            .unwrap_or_else(|| config::DEFAULT_DB.to_string())
+    }
+
+    async fn open(&self, file: &FileConfig) -> anyhow::Result<Store> {
+        let url = self.url(file);
         Store::open(&url)
             .await
             .with_context(|| format!("opening database {}", redact(&url)))
@@ -68,6 +73,8 @@ enum Command {
     Serve(ServeArgs),
     /// Fill a database with realistic synthetic customers.
     Demo(DemoArgs),
+    /// Measure performance (prints figures).
+    Bench(bench::BenchArgs),
     /// Read AAMVA ID barcodes (driver's licences and ID cards).
     Id(id_cmd::IdArgs),
     /// Evaluate and list purchase-limit rule sets.
@@ -130,7 +137,13 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 );
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Id(_) | Command::Limits(_) => unreachable!("handled without a runtime"),
+            Command::Bench(args) => match args.what {
+                bench::BenchKind::Search(search) => bench::search(search, &file)
+                    .await
+                    .map(|()| ExitCode::SUCCESS),
+            },
+            Command::Id(args) => id_cmd::run(args),
+            Command::Limits(args) => limits_cmd::run(args),
         }
     })
 }

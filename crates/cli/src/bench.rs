@@ -1,0 +1,255 @@
+//! `canopy bench search`: lookup latency over real HTTP on loopback against a server process of its own,
+//! with queries drawn from the database's actual customers.
+
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use canopy_store::Store;
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub what: BenchKind,
+}
+
+#[derive(clap::Subcommand)]
+pub enum BenchKind {
+    /// Lookup latency per query kind (name fragment, typo, phone formats, email prefix, ID number).
+    Search(SearchBench),
+}
+
+#[derive(clap::Args)]
+pub struct SearchBench {
+    #[command(flatten)]
+    pub db: crate::DbArgs,
+    /// Seed demo customers until the database holds at least this many.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub customers: u64,
+    /// Queries per kind.
+    #[arg(long, default_value_t = 400)]
+    pub queries: usize,
+}
+
+/// Kills the server when the benchmark ends, however it ends.
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyhow::Result<()> {
+    let url = args.db.url(file);
+    let store = Store::open(&url).await?;
+    let have = store.count_customers().await? as u64;
+    if have < args.customers {
+        eprintln!("seeding {} customers…", args.customers - have);
+        let started = Instant::now();
+        crate::demo::seed_customers(&store, args.customers - have).await?;
+        eprintln!("seeded in {:.1}s", started.elapsed().as_secs_f64());
+    }
+    let queries = sample_queries(&store, args.queries).await?;
+    store.close().await;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let exe = std::env::current_exe()?;
+    let server = ServerProcess(
+        Process::new(exe)
+            .args([
+                "serve",
+                "--db",
+                &url,
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+            ])
+            .env("CANOPY_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .context("starting the server")?,
+    );
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    wait_until_up(&client, &base).await?;
+    let token = std::env::var("CANOPY_BENCH_TOKEN").ok();
+
+    println!(
+        "engine: {}   customers: {}   queries per kind: {}",
+        engine_name(&url),
+        have.max(args.customers),
+        args.queries
+    );
+    println!(
+        "{:<22} {:>9} {:>9} {:>9} {:>8}",
+        "query kind", "p50 ms", "p99 ms", "max ms", "hits"
+    );
+    for (kind, list) in &queries {
+        // One warm-up pass so the figures describe a server that has been running, not a cold cache.
+        for q in list.iter().take(20) {
+            lookup(&client, &base, q, token.as_deref()).await?;
+        }
+        let mut times = Vec::with_capacity(list.len());
+        let mut hits = 0;
+        for q in list {
+            let started = Instant::now();
+            let found = lookup(&client, &base, q, token.as_deref()).await?;
+            times.push(started.elapsed());
+            hits += usize::from(found > 0);
+        }
+        times.sort();
+        let pct = |p: f64| {
+            times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1e3
+        };
+        println!(
+            "{kind:<22} {:>9.2} {:>9.2} {:>9.2} {:>7.0}%",
+            pct(0.50),
+            pct(0.99),
+            pct(1.0),
+            100.0 * hits as f64 / list.len() as f64
+        );
+    }
+    if let Some(kb) = peak_rss_kb(server.0.id()) {
+        println!("server peak RSS: {:.0} MB", kb as f64 / 1024.0);
+    }
+    Ok(())
+}
+
+fn engine_name(url: &str) -> &'static str {
+    if url.starts_with("postgres") {
+        "postgresql"
+    } else {
+        "sqlite"
+    }
+}
+
+async fn wait_until_up(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the server did not come up")
+}
+
+async fn lookup(
+    client: &reqwest::Client,
+    base: &str,
+    q: &str,
+    token: Option<&str>,
+) -> anyhow::Result<usize> {
+    let mut req = client
+        .get(format!("{base}/api/v1/customers"))
+        .query(&[("q", q), ("limit", "20")]);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await?;
+    if !res.status().is_success() {
+        bail!("lookup {q:?} answered {}", res.status());
+    }
+    let body: serde_json::Value = res.json().await?;
+    Ok(body["items"].as_array().map_or(0, Vec::len))
+}
+
+fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Queries of each kind, built from customers actually in the database.
+async fn sample_queries(
+    store: &Store,
+    per_kind: usize,
+) -> anyhow::Result<Vec<(&'static str, Vec<String>)>> {
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut sample = Vec::new();
+    let mut cursor = None;
+    // Walk a few pages spread through the id space: ids are time-ordered, so skip around with random cursors.
+    while sample.len() < per_kind {
+        let page = store.list_customers(cursor, 200).await?;
+        if page.items.is_empty() {
+            break;
+        }
+        sample.extend(page.items.into_iter().filter(|_| rng.random_bool(0.5)));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    if sample.is_empty() {
+        bail!("the database has no customers to draw queries from");
+    }
+    let pick = |rng: &mut StdRng| sample.choose(rng).cloned();
+    let mut kinds: Vec<(&'static str, Vec<String>)> = vec![
+        ("name fragment", vec![]),
+        ("typo'd name", vec![]),
+        ("phone (303) 555-0142", vec![]),
+        ("phone 303.555.0142", vec![]),
+        ("phone +13035550142", vec![]),
+        ("phone last 4", vec![]),
+        ("email prefix", vec![]),
+        ("ID number", vec![]),
+    ];
+    for _ in 0..per_kind {
+        let Some(c) = pick(&mut rng) else { break };
+        let d = &c.details;
+        let last: Vec<char> = d.name.last.to_lowercase().chars().collect();
+        let start = rng.random_range(0..last.len().saturating_sub(3).max(1));
+        kinds[0]
+            .1
+            .push(last[start..(start + 4).min(last.len())].iter().collect());
+        let mut typo = last.clone();
+        if typo.len() >= 5 {
+            let i = rng.random_range(1..typo.len());
+            typo[i] = if typo[i] == 'x' { 'q' } else { 'x' };
+        }
+        kinds[1].1.push(format!(
+            "{} {}",
+            d.name.first.to_lowercase(),
+            typo.iter().collect::<String>()
+        ));
+        if let Some(phone) = &d.phone {
+            let digits = &phone.as_str()[2..];
+            kinds[2].1.push(format!(
+                "({}) {}-{}",
+                &digits[..3],
+                &digits[3..6],
+                &digits[6..]
+            ));
+            kinds[3].1.push(format!(
+                "{}.{}.{}",
+                &digits[..3],
+                &digits[3..6],
+                &digits[6..]
+            ));
+            kinds[4].1.push(phone.as_str().to_string());
+            kinds[5].1.push(digits[6..].to_string());
+        }
+        if let Some(email) = &d.email {
+            kinds[6].1.push(email.key().chars().take(8).collect());
+        }
+        if let Some(doc) = &d.id_document {
+            kinds[7].1.push(doc.number.clone());
+        }
+    }
+    Ok(kinds)
+}
