@@ -345,12 +345,15 @@ fn synthetic_customer(
         .then(|| MIDDLE.choose(rng).map(|m| m.to_string()))
         .flatten();
     let preferred = (first == "Christopher" && rng.random_bool(0.5)).then(|| "Chris".to_string());
-    // Phones: a real area code, an exchange from 200–999 and a line that walks through n, so that no two
-    // customers share a number (27 area codes × 800 exchanges × 10,000 lines).
-    let area = AREA_CODES[(n % AREA_CODES.len() as u64) as usize];
-    let rest = n / AREA_CODES.len() as u64;
+    // Phones: a real area code, an exchange from 200–999 and a line number. `n` is scattered over the
+    // 27 × 800 × 10,000 possible numbers by a multiplication that is a bijection modulo their count (the
+    // multiplier is prime and shares no factor with it), so no two customers share a number.
+    const NUMBERS: u64 = 27 * 800 * 10_000;
+    let slot = (n % NUMBERS * 1_000_003 + 4_242) % NUMBERS;
+    let area = AREA_CODES[(slot % AREA_CODES.len() as u64) as usize];
+    let rest = slot / AREA_CODES.len() as u64;
     let exchange = 200 + (rest % 800);
-    let line = (rest / 800) % 10_000;
+    let line = rest / 800;
     let phone = PhoneNumber::from_stored(format!("+1{area}{exchange:03}{line:04}"));
     let local = format!("{}.{}{}", first, last, n)
         .to_lowercase()
