@@ -1,0 +1,123 @@
+//! One test per real-world quirk, named after it, on the fixture that shows
+//! it. The data-driven test covers every field; these pin the reason.
+
+use canopy_aamva::{Country, Date, DocumentType, IdCard, Sex, parse};
+use serde_json::Value;
+
+fn card(id: &str) -> IdCard {
+    let json: Value = serde_json::from_str(include_str!("fixtures/aamva-vectors.json")).unwrap();
+    let v = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == id)
+        .unwrap();
+    parse(v["payload"].as_str().unwrap()).unwrap()
+}
+
+fn d(y: i16, m: i8, day: i8) -> Option<Date> {
+    Some(jiff::civil::date(y, m, day))
+}
+
+#[test]
+fn alberta_non_numeric_offset_and_canadian_dates() {
+    let c = card("idparser-ab");
+    assert_eq!(c.subfiles[0].offset, None);
+    assert_eq!(
+        (c.dob, c.expiry),
+        (jiff::civil::date(1993, 2, 4), d(2019, 1, 8))
+    );
+    assert_eq!(
+        (c.country, c.jurisdiction.as_deref()),
+        (Some(Country::Canada), Some("AB"))
+    );
+    assert_eq!(c.postal_code.as_deref(), Some("T4G 7A7"));
+}
+
+#[test]
+fn wyoming_middle_initial_in_first_name_and_city_line_in_street2() {
+    let c = card("idparser-wy");
+    assert_eq!(
+        (c.first_name.as_deref(), c.middle_name.as_deref()),
+        (Some("MOTORIST"), Some("E"))
+    );
+    assert_eq!(c.street2, None);
+    assert_eq!(c.expiry, d(2021, 10, 31), "v04 card written CCYYMMDD");
+}
+
+#[test]
+fn pennsylvania_v01_full_name_is_first_middle_last() {
+    let c = card("idparser-pa-two-middle-names");
+    assert_eq!(
+        (
+            c.first_name.as_deref(),
+            c.middle_name.as_deref(),
+            c.last_name.as_deref()
+        ),
+        (Some("JOHN"), Some("ROBERT LEE"), Some("SMITH"))
+    );
+}
+
+#[test]
+fn separators_stripped_payload_is_scanned_by_element_id() {
+    let c = card("aamvajs-pdf417-ks");
+    assert_eq!(c.last_name.as_deref(), Some("HAECHERL"));
+    assert_eq!(c.elements.get("DCG").map(String::as_str), Some("USA"));
+    assert_eq!(c.postal_code.as_deref(), Some("66062"));
+}
+
+#[test]
+fn piped_payload_reads_like_the_original() {
+    let mut piped = card("idparser-ma-piped");
+    let mut original = card("idparser-ma-2009");
+    piped.elements.clear();
+    original.elements.clear();
+    assert_eq!(piped, original);
+}
+
+#[test]
+fn placeholder_dates_read_as_absent() {
+    assert_eq!(card("idparser-core-tx-dbdnone").issue_date, None);
+    assert_eq!(
+        card("idparser-va").elements.get("DDC").map(String::as_str),
+        Some("00000000")
+    );
+}
+
+#[test]
+fn id_card_subfile_is_an_id_document() {
+    assert_eq!(
+        card("idparser-tn").document_type,
+        Some(DocumentType::IdCard)
+    );
+    assert_eq!(
+        card("syfaro-rs-va-real-u21").document_type,
+        Some(DocumentType::IdCard)
+    );
+}
+
+#[test]
+fn v01_sex_letters_and_padded_zip() {
+    let c = card("idparser-mo");
+    assert_eq!(c.sex, Some(Sex::Male));
+    assert_eq!(c.postal_code.as_deref(), Some("63301"));
+    assert_eq!(c.middle_name, None);
+}
+
+#[test]
+fn zip_plus_four_is_kept_when_real() {
+    assert_eq!(
+        card("idparser-nj").postal_code.as_deref(),
+        Some("07418-2554")
+    );
+    assert_eq!(card("idparser-hi").postal_code.as_deref(), Some("96826"));
+}
+
+#[test]
+fn under_21_until_is_dob_plus_21_years() {
+    let c = card("idparser-ak");
+    assert_eq!(
+        c.under_21_until,
+        Some(c.dob.saturating_add(jiff::Span::new().years(21)))
+    );
+}
