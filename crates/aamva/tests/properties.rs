@@ -5,13 +5,17 @@ use canopy_aamva::{ParseError, parse, parse_bytes};
 use proptest::prelude::*;
 use serde_json::Value;
 
-fn payloads() -> Vec<String> {
-    let json: Value = serde_json::from_str(include_str!("fixtures/aamva-vectors.json")).unwrap();
-    json.as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["payload"].as_str().unwrap().to_owned())
-        .collect()
+fn payloads() -> &'static [String] {
+    static PAYLOADS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PAYLOADS.get_or_init(|| {
+        let json: Value =
+            serde_json::from_str(include_str!("fixtures/aamva-vectors.json")).unwrap();
+        json.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["payload"].as_str().unwrap().to_owned())
+            .collect()
+    })
 }
 
 /// What every result must satisfy.
@@ -112,7 +116,7 @@ proptest! {
         mutations in proptest::collection::vec(mutation(), 1..6),
     ) {
         let payloads = payloads();
-        let mut s = index.get(&payloads).clone();
+        let mut s = index.get(payloads).clone();
         for m in &mutations {
             s = apply(&s, m);
         }
@@ -124,7 +128,7 @@ proptest! {
     #[test]
     fn truncated_real_payloads_never_panic(index in any::<prop::sample::Index>(), cut in any::<prop::sample::Index>()) {
         let payloads = payloads();
-        let s = index.get(&payloads);
+        let s = index.get(payloads);
         let bytes = s.as_bytes();
         let at = cut.index(bytes.len() + 1);
         check(parse_bytes(&bytes[..at]));
