@@ -1,7 +1,5 @@
 //! The parsed card and the mapping from elements to its fields.
 
-use std::collections::BTreeMap;
-
 use jiff::civil::Date;
 use serde::Serialize;
 
@@ -12,6 +10,7 @@ use crate::error::ParseError;
 use crate::header::{Header, SubfileDesignator};
 use crate::jurisdiction::{self, Country};
 use crate::names::{self, NameParts};
+use crate::raw::Elements;
 
 /// Sex as printed on the card (`DBC`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -30,11 +29,16 @@ pub enum Sex {
 
 impl Sex {
     fn from_code(raw: &str) -> Option<Self> {
-        match raw.trim().to_ascii_uppercase().as_str() {
-            "1" | "M" | "MALE" => Some(Sex::Male),
-            "2" | "F" | "FEMALE" => Some(Sex::Female),
-            "9" | "X" => Some(Sex::Unspecified),
-            _ => None,
+        let code = raw.trim();
+        let is = |s: &str| code.eq_ignore_ascii_case(s);
+        if is("1") || is("M") || is("MALE") {
+            Some(Sex::Male)
+        } else if is("2") || is("F") || is("FEMALE") {
+            Some(Sex::Female)
+        } else if is("9") || is("X") {
+            Some(Sex::Unspecified)
+        } else {
+            None
         }
     }
 }
@@ -127,7 +131,7 @@ pub struct IdCard {
     /// Subfile designators as written in the header.
     pub subfiles: Vec<SubfileDesignator>,
     /// Every element read, ID → raw value (jurisdiction `Z??` elements too).
-    pub elements: BTreeMap<String, String>,
+    pub elements: Elements,
 }
 
 /// Trims padding and trailing commas (Canadian v03 writes `TESTER,`) and
@@ -216,11 +220,7 @@ pub(crate) fn assemble(header: Header<'_>, body: &Body<'_>) -> Result<IdCard, Pa
         under_21_until: date("DDJ"),
         number_of_entries: header.number_of_entries,
         subfiles: header.designators,
-        elements: body
-            .elements
-            .iter()
-            .map(|e| (e.id.to_owned(), e.value.to_owned()))
-            .collect(),
+        elements: Elements::from_pairs(body.elements.iter().map(|e| (e.id, e.value))),
     })
 }
 

@@ -110,7 +110,10 @@ pub(crate) fn split<'a>(
     version: u8,
 ) -> Body<'a> {
     let b = body.as_bytes();
-    let mut out = Body::default();
+    let mut out = Body {
+        elements: Vec::with_capacity(48),
+        subfiles: Vec::new(),
+    };
     // A keyboard wedge adds a newline after a separator-less body, so only
     // separators with data after them count.
     let data_end = b
@@ -227,6 +230,9 @@ fn scan_without_separators<'a>(
     let known: &[&[u8; 3]] = if version <= 1 { V01_IDS } else { V02_IDS };
     let mut seen: Vec<[u8; 3]> = Vec::with_capacity(40);
     let is_boundary = |k: usize, seen: &[[u8; 3]]| -> bool {
+        if !matches!(at(b, k), b'D' | b'P') {
+            return false;
+        }
         let Some(id) = id_at(b, k) else { return false };
         if !known.contains(&id) || seen.contains(id) {
             return false;

@@ -23,11 +23,16 @@ pub enum Country {
 impl Country {
     /// Reads `DCG`. v02 cards write Canada as `CDN`.
     pub(crate) fn from_code(code: &str) -> Option<Self> {
-        match code.trim().to_ascii_uppercase().as_str() {
-            "USA" | "US" => Some(Country::Usa),
-            "CAN" | "CDN" | "CA" => Some(Country::Canada),
-            "MEX" | "MX" => Some(Country::Mexico),
-            _ => None,
+        let code = code.trim();
+        let is = |s: &str| code.eq_ignore_ascii_case(s);
+        if is("USA") || is("US") {
+            Some(Country::Usa)
+        } else if is("CAN") || is("CDN") || is("CA") {
+            Some(Country::Canada)
+        } else if is("MEX") || is("MX") {
+            Some(Country::Mexico)
+        } else {
+            None
         }
     }
 }

@@ -72,12 +72,14 @@ mod header;
 mod input;
 mod jurisdiction;
 mod names;
+mod raw;
 
 pub use card::{DocumentType, IdCard, Sex, Summary};
 pub use error::ParseError;
 pub use header::SubfileDesignator;
 pub use jiff::civil::Date;
 pub use jurisdiction::Country;
+pub use raw::Elements;
 
 /// Parses a decoded payload.
 ///
