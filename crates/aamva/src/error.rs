@@ -12,6 +12,11 @@ pub enum ParseError {
         "not an AAMVA driver licence or ID barcode: no `ANSI`/`AAMVA` header with an issuer number"
     )]
     NotAamva,
+    /// Far longer than any barcode can hold (a PDF417 symbol carries under
+    /// 2 KB of text): refused up front so a pasted file or a hostile request
+    /// cannot make the scanners work on megabytes.
+    #[error("input is {0} bytes, longer than any ID barcode ({max} at most)", max = crate::MAX_PAYLOAD_BYTES)]
+    TooLong(usize),
     /// A header was found but no data elements follow it.
     #[error("AAMVA header found but no data elements follow it; rescan the card")]
     NoElements,

@@ -81,12 +81,24 @@ pub use jiff::civil::Date;
 pub use jurisdiction::Country;
 pub use raw::Elements;
 
+/// Longest input accepted, in bytes. Real payloads are 150–700 bytes; the
+/// bound is generous enough for any scanner framing and keeps the worst-case
+/// work of the element scanners small.
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
+
 /// Parses a decoded payload.
 ///
 /// The text may carry anything a scanner adds around or inside the barcode
 /// text (trailing newline from a keyboard wedge, CRLF, BOM…); none of it
 /// needs stripping first.
 pub fn parse(payload: &str) -> Result<IdCard, ParseError> {
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(ParseError::TooLong(payload.len()));
+    }
+    parse_text(payload)
+}
+
+fn parse_text(payload: &str) -> Result<IdCard, ParseError> {
     let text = input::strip_noise(payload);
     let header = header::find(&text).ok_or(ParseError::NotAamva)?;
     let z_types: Vec<[u8; 2]> = header
@@ -106,7 +118,10 @@ pub fn parse(payload: &str) -> Result<IdCard, ParseError> {
 /// Parses raw scanner bytes: UTF-8 when valid, otherwise Latin-1 (the PDF417
 /// default character set).
 pub fn parse_bytes(payload: &[u8]) -> Result<IdCard, ParseError> {
-    parse(&input::decode(payload))
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(ParseError::TooLong(payload.len()));
+    }
+    parse_text(&input::decode(payload))
 }
 
 /// Parses raw scanner bytes into the `canopy id parse` output shape.

@@ -92,3 +92,9 @@ fn textbook_v10_example_reads_fully() {
         })
     );
 }
+
+#[test]
+fn oversized_input_is_refused_before_scanning() {
+    let huge = format!("{VA_V10}{}", "DCFX\n".repeat(10_000));
+    assert!(matches!(parse(&huge), Err(ParseError::TooLong(_))));
+}
