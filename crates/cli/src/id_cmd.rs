@@ -59,6 +59,13 @@ fn parse_one() -> anyhow::Result<ExitCode> {
     }
 }
 
+fn parse_batch() -> anyhow::Result<ExitCode> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write_batch(std::io::stdin().lock(), &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 #[derive(Deserialize)]
 struct BatchLine {
     payload: String,
@@ -69,35 +76,124 @@ struct BatchError {
     error: String,
 }
 
-fn parse_batch() -> anyhow::Result<ExitCode> {
-    let stdin = std::io::stdin().lock();
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for line in stdin.lines() {
+/// One output line per non-blank input line. A line that is not UTF-8 or not
+/// `{"payload": "..."}` gets an error object like an unreadable card does,
+/// so one bad line never loses the rest of the batch. Summaries are written
+/// directly (not via `serde_json::Value`) so keys keep the contract's order.
+fn write_batch(input: impl BufRead, mut out: impl Write) -> anyhow::Result<()> {
+    for line in input.split(b'\n') {
         let line = line.context("reading JSON Lines from stdin")?;
-        if line.trim().is_empty() {
+        if line.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        // Summaries are written directly (not via `serde_json::Value`) so
-        // the keys keep the contract's order.
-        match serde_json::from_str::<BatchLine>(&line) {
-            Err(err) => serde_json::to_writer(
-                &mut out,
-                &BatchError {
-                    error: format!("invalid input line: {err}"),
-                },
-            )?,
+        let error = |error: String| BatchError { error };
+        match serde_json::from_slice::<BatchLine>(&line) {
+            Err(err) => {
+                serde_json::to_writer(&mut out, &error(format!("invalid input line: {err}")))?
+            }
             Ok(BatchLine { payload }) => match canopy_aamva::parse_summary(payload.as_bytes()) {
                 Ok(summary) => serde_json::to_writer(&mut out, &summary)?,
-                Err(err) => serde_json::to_writer(
-                    &mut out,
-                    &BatchError {
-                        error: err.to_string(),
-                    },
-                )?,
+                Err(err) => serde_json::to_writer(&mut out, &error(err.to_string()))?,
             },
         }
         writeln!(out)?;
     }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VA: &str = "@\n\u{1e}\rANSI 636000100002DL00410278ZV03190008DLDAQT64235789\nDCSSAMPLE\nDACMICHAEL\nDADJOHN\nDCUJR\nDBD06062019\nDBB06061986\nDBA12102024\nDBC1\nDAG2300 WEST BROAD STREET\nDAIRICHMOND\nDAJVA\nDAK232690000  \nDCGUSA\rZVZVA01\r";
+
+    fn batch(input: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        write_batch(input.as_bytes(), &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn batch_writes_one_object_per_line_with_the_contract_keys() {
+        let input = format!(
+            "{}\n\n{}\nnot json\n",
+            serde_json::json!({ "payload": VA }),
+            serde_json::json!({ "payload": "hello" })
+        );
+        let lines = batch(&input);
+        assert_eq!(lines.len(), 3);
+        let mut keys: Vec<&str> = lines[0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut want = vec![
+            "first_name",
+            "middle_name",
+            "last_name",
+            "suffix",
+            "dob",
+            "expiry",
+            "issue_date",
+            "sex",
+            "license_number",
+            "state",
+            "city",
+            "street",
+            "postal_code",
+            "country",
+            "aamva_version",
+            "iin",
+            "document_type",
+        ];
+        want.sort_unstable();
+        keys.sort_unstable();
+        assert_eq!(keys, want);
+        assert_eq!(lines[0]["dob"], "1986-06-06");
+        assert_eq!(lines[0]["suffix"], "JR");
+        assert!(lines[1]["error"].as_str().unwrap().contains("not an AAMVA"));
+        assert!(
+            lines[2]["error"]
+                .as_str()
+                .unwrap()
+                .contains("invalid input line")
+        );
+    }
+
+    #[test]
+    fn summary_keys_are_written_in_contract_order() {
+        let mut out = Vec::new();
+        write_batch(
+            format!("{}\n", serde_json::json!({ "payload": VA })).as_bytes(),
+            &mut out,
+        )
+        .unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let order: Vec<usize> = [
+            "\"first_name\"",
+            "\"dob\"",
+            "\"license_number\"",
+            "\"document_type\"",
+        ]
+        .iter()
+        .map(|k| text.find(k).unwrap())
+        .collect();
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{text}");
+    }
+
+    #[test]
+    fn invalid_utf8_line_is_an_error_line_not_a_failed_batch() {
+        let mut input = b"\xff\xfe\n".to_vec();
+        input.extend_from_slice(format!("{}\n", serde_json::json!({ "payload": VA })).as_bytes());
+        let mut out = Vec::new();
+        write_batch(input.as_slice(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(text.lines().next().unwrap().contains("error"));
+    }
 }
