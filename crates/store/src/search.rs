@@ -15,6 +15,9 @@ use crate::{Result, Store};
 /// real query, small enough that ranking stays far below a millisecond.
 const PROBE_LIMIT: i64 = 300;
 
+/// Below this many exact results, a lookup also tries names one typo away.
+const TYPO_THRESHOLD: usize = 5;
+
 const CANDIDATE_COLUMNS: &str = "id, name_text, phone_e164, email_key, id_number_key";
 
 type CandidateRow = (
@@ -77,7 +80,9 @@ impl Store {
                 query.name_words.iter().map(|w| vec![w.clone()]).collect();
             rows.extend(self.name_probe(&exact).await?);
             ranked = rank(&query, rows.clone(), limit);
-            if ranked.len() < limit {
+            // Typo candidates only when exact text found (almost) nothing: a query that already has
+            // several real matches is not a misspelling, and the wider probe is the slowest one.
+            if ranked.len() < limit.min(TYPO_THRESHOLD) {
                 let fuzzy = self.with_typo_alternatives(&query.name_words).await?;
                 if fuzzy != exact {
                     rows.extend(self.name_probe(&fuzzy).await?);
