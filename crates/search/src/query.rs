@@ -52,7 +52,9 @@ impl Query {
         if single_token && !text.contains('@') && id_key.len() >= 4 && !digits.is_empty() {
             query.id_number = Some(id_key);
         }
-        if !text.contains('@') && !phone_like {
+        // Names do not contain '@', '.', '_' or '+' inside a word; a token with one is an address or an id.
+        let address_like = single_token && text.contains(['@', '.', '_', '+']);
+        if !address_like && !phone_like {
             for word in crate::words(&text) {
                 if word.chars().count() >= 3 {
                     query.name_words.push(word.to_string());
@@ -96,6 +98,13 @@ mod tests {
         let q = Query::parse("Sarah.M@ex");
         assert_eq!(q.email_prefix.as_deref(), Some("sarah.m@ex"));
         assert!(q.name_words.is_empty() && q.id_number.is_none());
+    }
+
+    #[test]
+    fn a_dotted_token_is_an_email_prefix_not_a_name() {
+        let q = Query::parse("sarah.mi");
+        assert_eq!(q.email_prefix.as_deref(), Some("sarah.mi"));
+        assert!(q.name_words.is_empty());
     }
 
     #[test]
