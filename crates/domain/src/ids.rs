@@ -56,3 +56,27 @@ typed_id!(
     /// One staff note on a customer.
     NoteId
 );
+typed_id!(
+    /// A retail location (a licensed store).
+    StoreId
+);
+typed_id!(
+    /// A catalogue product.
+    ProductId
+);
+typed_id!(
+    /// An order from any channel.
+    OrderId
+);
+typed_id!(
+    /// A customer group (VIP, veterans …).
+    GroupId
+);
+typed_id!(
+    /// A discount attached to a group.
+    DiscountId
+);
+typed_id!(
+    /// One visit in a store's check-in queue.
+    CheckinId
+);

@@ -18,7 +18,7 @@ pub use customer::{
     IdDocumentInput, IdDocumentKind, Note, PersonName, age_on, id_number_key,
 };
 pub use email::Email;
-pub use ids::{CustomerId, NoteId};
+pub use ids::{CheckinId, CustomerId, DiscountId, GroupId, NoteId, OrderId, ProductId, StoreId};
 pub use permissions::{Permission, Role};
 pub use phone::{PhoneNumber, Region};
 pub use text::FieldError;

@@ -25,6 +25,8 @@ pub(crate) enum Backend {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// Change notifications (check-in queue), shared by every clone.
+    pub(crate) events: std::sync::Arc<crate::checkins::Events>,
 }
 
 /// An open write transaction on either engine; dropped without `commit` it rolls back.
@@ -101,6 +103,7 @@ impl Store {
             .await?;
         Ok(Store {
             backend: Backend::Sqlite { read, write },
+            events: crate::checkins::Events::new(),
         })
     }
 
@@ -114,6 +117,7 @@ impl Store {
             .await?;
         Ok(Store {
             backend: Backend::Postgres(pool),
+            events: crate::checkins::Events::new(),
         })
     }
 

@@ -12,6 +12,21 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// Input that only the database can judge (an unknown SKU, a return of more than was sold).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: String,
+        code: &'static str,
+        message: String,
+    },
+    /// An `Idempotency-Key` sent again with a different request.
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyKeyReused,
+    #[error(transparent)]
+    IllegalTransition(#[from] canopy_orders::IllegalTransition),
+    /// The limits engine could not decide (no rules for the class, a missing measure …).
+    #[error("purchase limits: {0}")]
+    Limits(#[from] canopy_limits::LimitsError),
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
     #[error("database error: {0}")]
@@ -23,6 +38,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    pub fn invalid(
+        field: impl Into<String>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> Self {
+        StoreError::Invalid {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
     /// Unique-constraint violations from either engine.
     pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
         matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())

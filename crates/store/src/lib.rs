@@ -11,15 +11,26 @@
 
 pub(crate) mod audit;
 mod backend;
+mod checkins;
 mod customers;
 mod error;
+mod groups;
+mod orders;
+mod retail;
 mod search;
 mod time;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
 pub use backend::{Engine, Store};
+pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use customers::{CustomerPage, NewCustomerRecord};
 pub use error::StoreError;
+pub use groups::GroupDraft;
+pub use orders::{
+    CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
+    OrderFilter, OrderPage, ResolvedLine,
+};
+pub use retail::ImportSummary;
 pub use time::{from_micros, to_micros};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -150,6 +150,20 @@ impl TestApp {
         .await
     }
 
+    /// A POST with extra headers (an `Idempotency-Key`, …).
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = self.authed(self.client.post(self.url(path))).json(&body);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        Response::from(req.send().await.expect("request")).await
+    }
+
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> Response {
         Response::from(
             self.authed(self.client.patch(self.url(path)))

@@ -107,6 +107,28 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::Invalid {
+                field,
+                code,
+                message,
+            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field),
+            StoreError::IdempotencyKeyReused => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was already used for a different request; use a new key",
+            ),
+            StoreError::IllegalTransition(e) => ApiError::new(
+                StatusCode::CONFLICT,
+                "illegal_status_transition",
+                e.to_string(),
+            )
+            .with("from", e.from)
+            .with("to", e.to),
+            StoreError::Limits(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "limits_unavailable",
+                format!("purchase limits cannot be evaluated: {e}"),
+            ),
             other => ApiError::internal(other),
         }
     }

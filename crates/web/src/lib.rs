@@ -7,6 +7,7 @@
 pub mod auth;
 mod error;
 mod extract;
+mod input;
 mod openapi;
 mod routes;
 mod state;

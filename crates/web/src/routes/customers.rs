@@ -34,6 +34,14 @@ pub struct CustomerView {
     pub age: Option<i16>,
     /// A ban is in force now.
     pub banned: bool,
+    /// Figures from the customer's orders (single-customer reads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub stats: Option<canopy_store::CustomerStats>,
+    /// The groups the customer belongs to, with their discounts (single-customer reads only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub groups: Option<Vec<canopy_orders::Group>>,
 }
 
 impl CustomerView {
@@ -45,6 +53,8 @@ impl CustomerView {
             age: customer.details.date_of_birth.map(|dob| age_on(dob, today)),
             banned: customer.banned_at(now),
             customer,
+            stats: None,
+            groups: None,
         }
     }
 }
@@ -147,8 +157,16 @@ async fn read(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Permission::CustomersRead)?;
-    let customer = state.store.customer(parse_id(&id)?).await?;
-    Ok(Json(CustomerView::new(customer, &state)))
+    let id = parse_id(&id)?;
+    let customer = state.store.customer(id).await?;
+    let (stats, groups) = tokio::join!(
+        state.store.customer_stats(id),
+        state.store.customer_groups(id)
+    );
+    let mut view = CustomerView::new(customer, &state);
+    view.stats = Some(stats?);
+    view.groups = Some(groups?);
+    Ok(Json(view))
 }
 
 /// Partial update as a JSON merge patch (RFC 7396): fields left out stay as they are, `null` clears one.

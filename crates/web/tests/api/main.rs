@@ -1,4 +1,5 @@
 //! API tests: a real server on a random port and a fresh database per test, on SQLite and PostgreSQL.
 
 mod customers;
+mod orders;
 mod search;

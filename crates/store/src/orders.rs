@@ -1,0 +1,1475 @@
+//! Checkout (the compliance gate plus one atomic write), orders, returns, voids, status changes,
+//! purchase history and the profile figures computed from orders.
+//!
+//! The gate, in order: ban → eligibility (verified, unexpired ID, old enough, medical where the
+//! store requires it) → purchase limits over the customer's history in the rule set's lookback
+//! window and the store's history scope → the best group discount → loyalty redemption. A refusal
+//! collects every reason, writes nothing but one audit row, and returns the limits explanation.
+//! An accepted checkout writes the order, its lines, its first event, the limits decision, the
+//! audit row and the idempotency record in one transaction.
+//!
+//! On PostgreSQL the customer row is locked (`FOR UPDATE`) before history is read, so two
+//! registers cannot both spend the same remaining allotment; SQLite has a single writer.
+
+use std::collections::BTreeMap;
+
+use canopy_domain::{Actor, Customer, CustomerId, OrderId, ProductId, StoreId, age_on};
+use canopy_limits::{
+    AllotmentMode, Category, CustomerClass, Decision, EvaluationRequest, ExternalAllotment,
+    HistoryEntry, ManagerOverride, RuleBook, Verdict,
+};
+use canopy_orders::eligibility::default_min_age;
+use canopy_orders::{
+    CartLine, GroupDiscount, HistoryScope, Measures, Order, OrderEvent, OrderLine, OrderStatus,
+    Payment, Priced, Reason, RetailStore, SalesChannel, check_eligibility, initial_status, price,
+    purchase_class, refund_for, transition,
+};
+use jiff::Timestamp;
+use serde::Serialize;
+use sqlx::AssertSqlSafe;
+
+use crate::backend::{Tx, on_read, on_tx};
+use crate::customers::{CUSTOMER_COLUMNS, CustomerRow};
+use crate::retail::{corrupt, parse_category};
+use crate::time::{from_micros, to_micros};
+use crate::{Result, Store, StoreError, audit};
+
+/// One requested line: a SKU from the catalogue, or the measures inline (an external POS).
+/// Inline values override the catalogue's.
+#[derive(Debug, Clone, Default)]
+pub struct LineInput {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub category: Option<Category>,
+    pub measures: Option<Measures>,
+    pub unit_price_cents: Option<i64>,
+    pub quantity: u32,
+}
+
+/// A checkout or quote, parsed by the web layer.
+#[derive(Debug, Clone)]
+pub struct CheckoutRequest {
+    pub customer_id: CustomerId,
+    pub store_id: StoreId,
+    pub channel: SalesChannel,
+    pub lines: Vec<LineInput>,
+    pub payments: Vec<Payment>,
+    /// Cents of loyalty value to redeem (the loyalty step converts points to cents).
+    pub loyalty_redeem_cents: i64,
+    /// A manager's reason to override a warn-mode limit decision. The caller has already
+    /// checked the `limits:override` permission.
+    pub limits_override: Option<String>,
+    /// Remaining allotments reported by the state tracking system.
+    pub external_allotments: Vec<ExternalAllotment>,
+    pub external_ref: Option<String>,
+}
+
+/// The `Idempotency-Key` and the hash of the canonical request it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// The line as the gate resolved it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ResolvedLine {
+    pub product_id: Option<ProductId>,
+    pub sku: Option<String>,
+    pub name: String,
+    pub category: Category,
+    pub quantity: u32,
+    #[serde(flatten)]
+    pub measures: Measures,
+    pub unit_price_cents: i64,
+}
+
+/// The gate's answer: every reason, the prices and the limits decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// No reason to refuse (a warn-mode override, if any, has been accepted).
+    pub allowed: bool,
+    pub reasons: Vec<Reason>,
+    pub customer_class: CustomerClass,
+    pub lines: Vec<ResolvedLine>,
+    pub pricing: Priced,
+    pub limits: Decision,
+    /// The override a warn-mode decision needed, when a manager gave one.
+    pub limits_override: Option<ManagerOverride>,
+}
+
+/// What a checkout did.
+#[derive(Debug)]
+pub enum CheckoutOutcome {
+    /// A new order; `response` is the receipt JSON stored with the idempotency key.
+    Placed { order: Box<Order>, response: String },
+    /// The same key and request again: the first response, unchanged.
+    Replayed { status: u16, response: String },
+    /// Refused: nothing written but the audit row.
+    Refused(Box<Evaluation>),
+}
+
+/// The receipt returned (and replayed) for a placed order.
+#[derive(Serialize)]
+struct Receipt<'a> {
+    order: &'a Order,
+    limits: &'a Decision,
+}
+
+/// Filters for a customer's purchase history.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub channel: Option<SalesChannel>,
+    pub status: Option<OrderStatus>,
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// Only orders with a smaller number (paging backwards, newest first).
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderPage {
+    pub items: Vec<Order>,
+    /// Pass as `before` for the next (older) page.
+    pub next_before: Option<i64>,
+}
+
+/// Figures for the profile screen, from one query over the customer's orders.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CustomerStats {
+    /// What the customer paid, less refunds, over live and completed orders.
+    pub lifetime_spend_cents: i64,
+    pub order_count: i64,
+    pub last_purchase_at: Option<Timestamp>,
+    pub last_purchase_cents: Option<i64>,
+    /// Up to three categories by spend, highest first.
+    pub favourite_categories: Vec<Category>,
+}
+
+fn class_str(class: CustomerClass) -> &'static str {
+    class.name()
+}
+
+fn parse_class(s: &str) -> Result<CustomerClass> {
+    match s {
+        "adult-use" => Ok(CustomerClass::AdultUse),
+        "medical" => Ok(CustomerClass::Medical),
+        "caregiver" => Ok(CustomerClass::Caregiver),
+        other => Err(corrupt("customer_class", other)),
+    }
+}
+
+fn parse_status(s: &str) -> Result<OrderStatus> {
+    OrderStatus::parse(s).ok_or_else(|| corrupt("order status", s))
+}
+
+const LIVE_STATUSES: &str = "('received', 'ready_for_pickup', 'out_for_delivery', 'completed')";
+
+/// Where the gate reads: the open write transaction (checkout) or the read pool (quote).
+enum Source<'a> {
+    Tx(&'a mut Tx),
+    Read(&'a Store),
+}
+
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    order_id: String,
+    placed_at: i64,
+    customer_class: String,
+    category: String,
+    quantity: i64,
+    returned_quantity: i64,
+    net_weight_mg: Option<i64>,
+    concentrate_mg: Option<i64>,
+    thc_ug: Option<i64>,
+    volume_ul: Option<i64>,
+}
+
+impl Source<'_> {
+    async fn customer(&mut self, id: CustomerId) -> Result<Customer> {
+        let row: Option<CustomerRow> = match self {
+            Source::Tx(tx) => {
+                let lock = if matches!(tx, Tx::Postgres(_)) {
+                    " FOR UPDATE"
+                } else {
+                    ""
+                };
+                let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1{lock}");
+                on_tx!(&mut **tx, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+                    .bind(id.to_string())
+                    .fetch_optional(&mut **c)
+                    .await)?
+            }
+            Source::Read(store) => {
+                let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
+                on_read!(store, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+                    .bind(id.to_string())
+                    .fetch_optional(p)
+                    .await)?
+            }
+        };
+        row.ok_or(StoreError::NotFound { entity: "customer" })?
+            .try_into()
+    }
+
+    /// The customer's live purchases since `since` that count at `store` (its history scope).
+    async fn history(
+        &mut self,
+        customer: CustomerId,
+        store: &RetailStore,
+        since: Timestamp,
+    ) -> Result<Vec<HistoryEntry>> {
+        let scope = match store.settings.history_scope {
+            HistoryScope::Store => "o.store_id = $3",
+            HistoryScope::Licensee | HistoryScope::State => {
+                "o.store_id IN (SELECT id FROM stores WHERE licensee = $4 AND jurisdiction = $5) AND $3 <> ''"
+            }
+        };
+        let sql = format!(
+            "SELECT o.id AS order_id, o.placed_at, o.customer_class, l.category, l.quantity, l.returned_quantity, \
+             l.net_weight_mg, l.concentrate_mg, l.thc_ug, l.volume_ul \
+             FROM orders o JOIN order_lines l ON l.order_id = o.id \
+             WHERE o.customer_id = $1 AND o.placed_at >= $2 AND o.status IN {LIVE_STATUSES} AND {scope} \
+             ORDER BY o.placed_at, o.id, l.line_no"
+        );
+        let binds = (
+            customer.to_string(),
+            to_micros(since),
+            store.id.to_string(),
+            store.settings.licensee.clone(),
+            store.settings.jurisdiction.as_str().to_string(),
+        );
+        let rows: Vec<HistoryRow> = match self {
+            Source::Tx(tx) => on_tx!(&mut **tx, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(&binds.0)
+                .bind(binds.1)
+                .bind(&binds.2)
+                .bind(&binds.3)
+                .bind(&binds.4)
+                .fetch_all(&mut **c)
+                .await)?,
+            Source::Read(s) => on_read!(s, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(&binds.0)
+                .bind(binds.1)
+                .bind(&binds.2)
+                .bind(&binds.3)
+                .bind(&binds.4)
+                .fetch_all(p)
+                .await)?,
+        };
+        let mut entries: Vec<HistoryEntry> = Vec::new();
+        let mut last_order = String::new();
+        for r in rows {
+            let net = r.quantity - r.returned_quantity;
+            if r.order_id != last_order {
+                entries.push(HistoryEntry {
+                    at: from_micros(r.placed_at),
+                    class: Some(parse_class(&r.customer_class)?),
+                    items: Vec::new(),
+                    returned: false,
+                });
+                last_order = r.order_id.clone();
+            }
+            if net <= 0 {
+                continue;
+            }
+            let measures = Measures {
+                net_weight_mg: r.net_weight_mg,
+                concentrate_mg: r.concentrate_mg,
+                thc_ug: r.thc_ug,
+                volume_ul: r.volume_ul,
+            };
+            if let Some(entry) = entries.last_mut() {
+                entry.items.push(measures.to_item(
+                    parse_category(&r.category)?,
+                    i32::try_from(net).map_err(|_| corrupt("quantity", &net.to_string()))?,
+                ));
+            }
+        }
+        Ok(entries)
+    }
+}
+
+impl Store {
+    /// Catalogue lookups for the request's lines (outside the write transaction: the catalogue
+    /// is not part of the compliance decision's consistency).
+    async fn resolve_lines(&self, lines: &[LineInput]) -> Result<Vec<ResolvedLine>> {
+        if lines.is_empty() {
+            return Err(StoreError::invalid(
+                "lines",
+                "empty_cart",
+                "add at least one line",
+            ));
+        }
+        let skus: Vec<String> = lines.iter().filter_map(|l| l.sku.clone()).collect();
+        let products = self.products_by_sku(&skus).await?;
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let field = |f: &str| format!("lines[{i}].{f}");
+                if l.quantity == 0 {
+                    return Err(StoreError::invalid(
+                        field("quantity"),
+                        "invalid_quantity",
+                        "quantity must be at least 1",
+                    ));
+                }
+                let product = match &l.sku {
+                    Some(sku) => {
+                        let p = products
+                            .iter()
+                            .find(|p| &p.draft.sku == sku)
+                            .ok_or_else(|| {
+                                StoreError::invalid(
+                                    field("sku"),
+                                    "unknown_sku",
+                                    format!("no product with SKU {sku:?}"),
+                                )
+                            })?;
+                        if p.archived {
+                            return Err(StoreError::invalid(
+                                field("sku"),
+                                "product_archived",
+                                format!("{sku:?} is no longer sold"),
+                            ));
+                        }
+                        Some(p)
+                    }
+                    None => None,
+                };
+                let missing = |f: &str| {
+                    StoreError::invalid(
+                        field(f),
+                        "required",
+                        format!("{f} is required for a line without a SKU"),
+                    )
+                };
+                Ok(ResolvedLine {
+                    product_id: product.map(|p| p.id),
+                    sku: l.sku.clone(),
+                    name: l
+                        .name
+                        .clone()
+                        .or_else(|| product.map(|p| p.draft.name.clone()))
+                        .ok_or_else(|| missing("name"))?,
+                    category: l
+                        .category
+                        .or(product.map(|p| p.draft.category))
+                        .ok_or_else(|| missing("category"))?,
+                    quantity: l.quantity,
+                    measures: l
+                        .measures
+                        .or(product.map(|p| p.draft.measures))
+                        .unwrap_or_default(),
+                    unit_price_cents: l
+                        .unit_price_cents
+                        .or(product.map(|p| p.draft.price_cents))
+                        .ok_or_else(|| missing("unit_price_cents"))?,
+                })
+            })
+            .collect()
+    }
+
+    /// The discounts of every group the customer belongs to.
+    async fn discounts_for(&self, customer: CustomerId) -> Result<Vec<GroupDiscount>> {
+        Ok(self
+            .customer_groups(customer)
+            .await?
+            .iter()
+            .flat_map(|g| g.pricing_discounts())
+            .collect())
+    }
+
+    /// Runs the gate and prices without writing anything (the register's what-if).
+    pub async fn quote(
+        &self,
+        req: &CheckoutRequest,
+        actor: &Actor,
+        now: Timestamp,
+        book: &RuleBook,
+    ) -> Result<Evaluation> {
+        let store = self.retail_store(req.store_id).await?;
+        let lines = self.resolve_lines(&req.lines).await?;
+        let discounts = self.discounts_for(req.customer_id).await?;
+        let mut src = Source::Read(self);
+        gate(&mut src, req, &store, lines, &discounts, actor, now, book).await
+    }
+
+    /// Places an order if the gate allows it; see the module docs.
+    pub async fn checkout(
+        &self,
+        req: &CheckoutRequest,
+        idempotency: Option<&Idempotency>,
+        actor: &Actor,
+        now: Timestamp,
+        book: &RuleBook,
+    ) -> Result<CheckoutOutcome> {
+        if let Some(key) = idempotency
+            && let Some(replay) = self.replay(key).await?
+        {
+            return Ok(replay);
+        }
+        let store = self.retail_store(req.store_id).await?;
+        let lines = self.resolve_lines(&req.lines).await?;
+        let discounts = self.discounts_for(req.customer_id).await?;
+        let mut tx = self.begin().await?;
+        let evaluation = {
+            let mut src = Source::Tx(&mut tx);
+            gate(&mut src, req, &store, lines, &discounts, actor, now, book).await?
+        };
+        if !evaluation.allowed {
+            let details = serde_json::json!({
+                "store_id": store.id, "channel": req.channel.as_str(), "reasons": evaluation.reasons,
+                "limits": {"verdict": evaluation.limits.verdict, "violations": evaluation.limits.violations},
+                "total_cents": evaluation.pricing.total_cents,
+            });
+            audit::record(
+                &mut tx,
+                actor,
+                now,
+                "checkout.refused",
+                "customer",
+                Some(&req.customer_id.to_string()),
+                &details,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(CheckoutOutcome::Refused(Box::new(evaluation)));
+        }
+        let order = build_order(req, &store, evaluation.clone(), actor, now);
+        let response = serde_json::to_string(&Receipt {
+            order: &order,
+            limits: &evaluation.limits,
+        })
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let number = insert_order(&mut tx, &order, &evaluation.limits).await?;
+        let order = Order { number, ..order };
+        let response = response.replacen("\"number\":0", &format!("\"number\":{number}"), 1);
+        record_event(
+            &mut tx,
+            order.id,
+            now,
+            "placed",
+            None,
+            order.status,
+            &actor.label,
+            None,
+            &serde_json::json!({}),
+        )
+        .await?;
+        loyalty_step(&mut tx, &order).await?;
+        if let Some(key) = idempotency {
+            let inserted = on_tx!(&mut tx, |c| {
+                sqlx::query(
+                "INSERT INTO idempotency_keys (key, request_hash, order_id, status_code, response, created_at) \
+                 VALUES ($1, $2, $3, 201, $4, $5)"
+            )
+            .bind(&key.key)
+            .bind(&key.request_hash)
+            .bind(order.id.to_string())
+            .bind(&response)
+            .bind(to_micros(now))
+            .execute(&mut **c)
+            .await
+            .map(|_| ())
+            });
+            if let Err(e) = inserted {
+                if StoreError::is_unique_violation(&e) {
+                    drop(tx);
+                    return self
+                        .replay(key)
+                        .await?
+                        .ok_or(StoreError::Conflict("idempotency key vanished".into()));
+                }
+                return Err(e.into());
+            }
+        }
+        let details = serde_json::json!({
+            "number": order.number, "customer_id": order.customer_id, "store_id": order.store_id,
+            "channel": order.channel, "total_cents": order.total_cents, "discounts": order.discounts,
+            "limits_verdict": evaluation.limits.verdict, "limits_override": order.limits_override,
+        });
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            "order.checkout",
+            "order",
+            Some(&order.id.to_string()),
+            &details,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CheckoutOutcome::Placed {
+            order: Box::new(order),
+            response,
+        })
+    }
+
+    async fn replay(&self, key: &Idempotency) -> Result<Option<CheckoutOutcome>> {
+        let row: Option<(String, i64, String)> = on_read!(self, |p| sqlx::query_as(
+            "SELECT request_hash, status_code, response FROM idempotency_keys WHERE key = $1"
+        )
+        .bind(&key.key)
+        .fetch_optional(p)
+        .await)?;
+        match row {
+            None => Ok(None),
+            Some((hash, _, _)) if hash != key.request_hash => Err(StoreError::IdempotencyKeyReused),
+            Some((_, status, response)) => Ok(Some(CheckoutOutcome::Replayed {
+                status: u16::try_from(status).unwrap_or(201),
+                response,
+            })),
+        }
+    }
+
+    /// Forgets idempotency keys created before `before` (keep at least 24 hours).
+    pub async fn purge_idempotency_keys(&self, before: Timestamp) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let n = on_tx!(&mut tx, |c| sqlx::query(
+            "DELETE FROM idempotency_keys WHERE created_at < $1"
+        )
+        .bind(to_micros(before))
+        .execute(&mut **c)
+        .await
+        .map(|r| r.rows_affected()))?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// The compliance gate and pricing, reading through `src`.
+#[allow(clippy::too_many_arguments)]
+async fn gate(
+    src: &mut Source<'_>,
+    req: &CheckoutRequest,
+    store: &RetailStore,
+    lines: Vec<ResolvedLine>,
+    discounts: &[GroupDiscount],
+    actor: &Actor,
+    now: Timestamp,
+    book: &RuleBook,
+) -> Result<Evaluation> {
+    let settings = &store.settings;
+    let today = settings.today(now);
+    let customer = src.customer(req.customer_id).await?;
+    let mut reasons = Vec::new();
+    let class = match purchase_class(settings.licence_type, customer.details.customer_type) {
+        Ok(class) => class,
+        Err(reason) => {
+            reasons.push(reason);
+            CustomerClass::AdultUse
+        }
+    };
+    let rule_set = book.rule_set(&settings.jurisdiction)?;
+    let min_age = rule_set
+        .version_on(today)
+        .and_then(|v| v.min_age(class))
+        .unwrap_or_else(|| default_min_age(class));
+    reasons.extend(check_eligibility(&customer, now, today, min_age));
+
+    let since = book.lookback_start(&settings.jurisdiction, now, Some(&settings.time_zone))?;
+    let history = match since {
+        Some(since) => src.history(req.customer_id, store, since).await?,
+        None => Vec::new(),
+    };
+    let age = customer
+        .details
+        .date_of_birth
+        .map(|dob| age_on(dob, today).clamp(0, 255) as u8)
+        .unwrap_or(min_age);
+    let resident = customer
+        .details
+        .id_document
+        .as_ref()
+        .and_then(|d| d.jurisdiction.as_deref())
+        .is_some_and(|j| j.eq_ignore_ascii_case(settings.region_code()));
+    let external_allotments = req
+        .external_allotments
+        .iter()
+        .cloned()
+        .map(|mut a| {
+            if settings.history_scope == HistoryScope::State {
+                a.mode = AllotmentMode::Replace;
+            }
+            a
+        })
+        .collect();
+    let request = EvaluationRequest {
+        jurisdiction: settings.jurisdiction.clone(),
+        at: now,
+        time_zone: Some(settings.time_zone.clone()),
+        customer: canopy_limits::Customer {
+            class,
+            age,
+            patient_age: None,
+            resident,
+            overrides: Vec::new(),
+        },
+        cart: lines
+            .iter()
+            .map(|l| {
+                l.measures
+                    .to_item(l.category, i32::try_from(l.quantity).unwrap_or(i32::MAX))
+            })
+            .collect(),
+        history,
+        external_allotments,
+        enforcement: settings.enforcement,
+    };
+    let decision = book.evaluate(&request)?;
+    let has_own_age_reason = reasons.iter().any(|r| r.code == "underage");
+    for i in &decision.ineligible {
+        if !(has_own_age_reason || i.code == "under_minimum_age" && age >= min_age) {
+            reasons.push(Reason::new(&i.code, i.message.clone()));
+        }
+    }
+    let mut limits_override = None;
+    if !decision.violations.is_empty() {
+        let explanation = decision
+            .violations
+            .iter()
+            .map(|v| v.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        match decision.verdict {
+            Verdict::OverrideRequired => match &req.limits_override {
+                Some(reason) => {
+                    limits_override = ManagerOverride::for_decision(
+                        &decision,
+                        actor.id.clone().unwrap_or_else(|| actor.label.clone()),
+                        reason.clone(),
+                        now,
+                    );
+                }
+                None => reasons.push(Reason::new(
+                    "limit_override_required",
+                    format!("over a purchase limit ({explanation}); a manager may override with a reason"),
+                )),
+            },
+            _ => reasons.push(Reason::new("purchase_limit_exceeded", explanation)),
+        }
+    }
+
+    if req.loyalty_redeem_cents != 0 {
+        return Err(StoreError::invalid(
+            "loyalty_redeem_cents",
+            "loyalty_unavailable",
+            "loyalty redemption is not available yet",
+        ));
+    }
+    let cart: Vec<CartLine> = lines
+        .iter()
+        .map(|l| CartLine {
+            category: l.category,
+            quantity: l.quantity,
+            unit_price_cents: l.unit_price_cents,
+        })
+        .collect();
+    let pricing = price(&cart, discounts, today, req.loyalty_redeem_cents)
+        .map_err(|e| StoreError::invalid("lines", "invalid_price", e.to_string()))?;
+    if !req.payments.is_empty() {
+        let paid: i64 = req.payments.iter().map(|p| p.amount_cents).sum();
+        if paid != pricing.total_cents {
+            return Err(StoreError::invalid(
+                "payments",
+                "payment_mismatch",
+                format!(
+                    "payments add up to {paid} cents but the total is {} cents",
+                    pricing.total_cents
+                ),
+            ));
+        }
+    }
+    Ok(Evaluation {
+        allowed: reasons.is_empty(),
+        reasons,
+        customer_class: class,
+        lines,
+        pricing,
+        limits: decision,
+        limits_override,
+    })
+}
+
+/// Where loyalty earning and redemption join the checkout transaction (the loyalty ledger's
+/// `earn_for_order` / `redeem_for_order`). Until the ledger exists there is nothing to write and
+/// redemption requests are refused by the gate.
+async fn loyalty_step(_tx: &mut Tx, _order: &Order) -> Result<()> {
+    Ok(())
+}
+
+fn build_order(
+    req: &CheckoutRequest,
+    store: &RetailStore,
+    evaluation: Evaluation,
+    actor: &Actor,
+    now: Timestamp,
+) -> Order {
+    let Evaluation {
+        lines,
+        pricing,
+        customer_class,
+        limits_override,
+        ..
+    } = evaluation;
+    let status = initial_status(req.channel);
+    Order {
+        id: OrderId::new(),
+        number: 0,
+        customer_id: req.customer_id,
+        store_id: store.id,
+        channel: req.channel,
+        status,
+        customer_class,
+        subtotal_cents: pricing.subtotal_cents,
+        discount_cents: pricing.discount_cents,
+        loyalty_redeemed_cents: pricing.loyalty_cents,
+        total_cents: pricing.total_cents,
+        refunded_cents: 0,
+        discounts: pricing.discounts.clone(),
+        payments: req.payments.clone(),
+        staff_id: actor.id.clone(),
+        staff: actor.label.clone(),
+        external_ref: req.external_ref.clone(),
+        limits_override,
+        placed_at: now,
+        updated_at: now,
+        lines: lines
+            .into_iter()
+            .zip(&pricing.lines)
+            .enumerate()
+            .map(|(i, (l, p))| OrderLine {
+                line_no: i as u32 + 1,
+                product_id: l.product_id,
+                sku: l.sku,
+                name: l.name,
+                category: l.category,
+                quantity: l.quantity,
+                returned_quantity: 0,
+                measures: l.measures,
+                unit_price_cents: l.unit_price_cents,
+                subtotal_cents: p.subtotal_cents,
+                discount_cents: p.discount_cents,
+                loyalty_cents: p.loyalty_cents,
+                total_cents: p.total_cents,
+            })
+            .collect(),
+        events: vec![OrderEvent {
+            at: now,
+            kind: "placed".into(),
+            from_status: None,
+            to_status: status,
+            actor: actor.label.clone(),
+            reason: None,
+            details: serde_json::json!({}),
+        }],
+    }
+}
+
+/// Inserts the order and its lines; returns the order number.
+async fn insert_order(tx: &mut Tx, order: &Order, decision: &Decision) -> Result<i64> {
+    let json = |v: &dyn erased::Ser| v.to_json();
+    let (discounts, payments, decision_text, override_text) = (
+        json(&order.discounts),
+        json(&order.payments),
+        json(decision),
+        order.limits_override.as_ref().map(|o| json(o)),
+    );
+    let (number,): (i64,) = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "INSERT INTO orders (id, customer_id, store_id, channel, status, customer_class, subtotal_cents, discount_cents, \
+         loyalty_redeemed_cents, total_cents, refunded_cents, discounts, payments, staff_id, staff_label, external_ref, \
+         limits_decision, limits_override, placed_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING seq"
+    )
+    .bind(order.id.to_string())
+    .bind(order.customer_id.to_string())
+    .bind(order.store_id.to_string())
+    .bind(order.channel.as_str())
+    .bind(order.status.as_str())
+    .bind(class_str(order.customer_class))
+    .bind(order.subtotal_cents)
+    .bind(order.discount_cents)
+    .bind(order.loyalty_redeemed_cents)
+    .bind(order.total_cents)
+    .bind(&discounts)
+    .bind(&payments)
+    .bind(order.staff_id.as_deref())
+    .bind(&order.staff)
+    .bind(order.external_ref.as_deref())
+    .bind(&decision_text)
+    .bind(override_text.as_deref())
+    .bind(to_micros(order.placed_at))
+    .fetch_one(&mut **c)
+    .await
+    })?;
+    insert_lines(tx, &[(order.id, &order.lines)]).await?;
+    Ok(number)
+}
+
+const LINE_COLUMNS: usize = 16;
+
+/// Multi-row insert of order lines (also used by bulk loading).
+pub(crate) async fn insert_lines(tx: &mut Tx, orders: &[(OrderId, &Vec<OrderLine>)]) -> Result<()> {
+    let rows: Vec<(OrderId, &OrderLine)> = orders
+        .iter()
+        .flat_map(|(id, lines)| lines.iter().map(move |l| (*id, l)))
+        .collect();
+    for chunk in rows.chunks(60000 / LINE_COLUMNS / 4) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p: Vec<String> = (1..=LINE_COLUMNS)
+                    .map(|i| format!("${}", r * LINE_COLUMNS + i))
+                    .collect();
+                format!(
+                    "({}, {}, 0, {})",
+                    p[..6].join(", "),
+                    p[6],
+                    p[7..].join(", ")
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO order_lines (order_id, line_no, product_id, sku, name, category, quantity, returned_quantity, \
+             net_weight_mg, concentrate_mg, thc_ug, volume_ul, unit_price_cents, subtotal_cents, discount_cents, \
+             loyalty_cents, total_cents) VALUES {}",
+            values.join(", ")
+        );
+        on_tx!(tx, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+            for (id, l) in chunk {
+                q = q
+                    .bind(id.to_string())
+                    .bind(i64::from(l.line_no))
+                    .bind(l.product_id.map(|p| p.to_string()))
+                    .bind(l.sku.clone())
+                    .bind(l.name.clone())
+                    .bind(l.category.name())
+                    .bind(i64::from(l.quantity))
+                    .bind(l.measures.net_weight_mg)
+                    .bind(l.measures.concentrate_mg)
+                    .bind(l.measures.thc_ug)
+                    .bind(l.measures.volume_ul)
+                    .bind(l.unit_price_cents)
+                    .bind(l.subtotal_cents)
+                    .bind(l.discount_cents)
+                    .bind(l.loyalty_cents)
+                    .bind(l.total_cents);
+            }
+            q.execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+mod erased {
+    pub trait Ser {
+        fn to_json(&self) -> String;
+    }
+    impl<T: serde::Serialize> Ser for T {
+        fn to_json(&self) -> String {
+            serde_json::to_string(self).unwrap_or_else(|_| "null".into())
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record_event(
+    tx: &mut Tx,
+    order: OrderId,
+    at: Timestamp,
+    kind: &str,
+    from: Option<OrderStatus>,
+    to: OrderStatus,
+    actor_label: &str,
+    reason: Option<&str>,
+    details: &serde_json::Value,
+) -> Result<()> {
+    on_tx!(tx, |c| {
+        sqlx::query(
+        "INSERT INTO order_events (order_id, at, kind, from_status, to_status, actor_label, reason, details) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    )
+    .bind(order.to_string())
+    .bind(to_micros(at))
+    .bind(kind)
+    .bind(from.map(|s| s.as_str()))
+    .bind(to.as_str())
+    .bind(actor_label)
+    .bind(reason)
+    .bind(details.to_string())
+    .execute(&mut **c)
+    .await
+    .map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// The one place an order's status changes: checks the lifecycle, updates the order, appends the
+/// event and the audit row, all inside the caller's transaction. Notifications (SMS, webhooks)
+/// belong here too, as outbox rows in the same transaction.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record_status_change(
+    tx: &mut Tx,
+    order: &OrderHead,
+    to: OrderStatus,
+    kind: &str,
+    actor: &Actor,
+    now: Timestamp,
+    reason: Option<&str>,
+    details: &serde_json::Value,
+) -> Result<()> {
+    transition(order.channel, order.status, to)?;
+    on_tx!(tx, |c| sqlx::query(
+        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(to.as_str())
+    .bind(to_micros(now))
+    .bind(order.id.to_string())
+    .execute(&mut **c)
+    .await
+    .map(|_| ()))?;
+    record_event(
+        tx,
+        order.id,
+        now,
+        kind,
+        Some(order.status),
+        to,
+        &actor.label,
+        reason,
+        details,
+    )
+    .await?;
+    audit::record(
+        tx,
+        actor,
+        now,
+        &format!("order.{kind}"),
+        "order",
+        Some(&order.id.to_string()),
+        &serde_json::json!({ "from": order.status, "to": to, "reason": reason, "details": details }),
+    )
+    .await
+}
+
+/// The parts of an order a status change needs, read (and on PostgreSQL locked) in the transaction.
+pub(crate) struct OrderHead {
+    pub id: OrderId,
+    pub channel: SalesChannel,
+    pub status: OrderStatus,
+    pub customer_id: CustomerId,
+}
+
+async fn lock_order(tx: &mut Tx, id: OrderId) -> Result<OrderHead> {
+    let lock = if matches!(tx, Tx::Postgres(_)) {
+        " FOR UPDATE"
+    } else {
+        ""
+    };
+    let sql = format!("SELECT channel, status, customer_id FROM orders WHERE id = $1{lock}");
+    let row: Option<(String, String, String)> =
+        on_tx!(tx, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(id.to_string())
+            .fetch_optional(&mut **c)
+            .await)?;
+    let (channel, status, customer) = row.ok_or(StoreError::NotFound { entity: "order" })?;
+    Ok(OrderHead {
+        id,
+        channel: SalesChannel::parse(&channel).ok_or_else(|| corrupt("channel", &channel))?,
+        status: parse_status(&status)?,
+        customer_id: customer
+            .parse()
+            .map_err(|_| corrupt("customer id", &customer))?,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    seq: i64,
+    id: String,
+    customer_id: String,
+    store_id: String,
+    channel: String,
+    status: String,
+    customer_class: String,
+    subtotal_cents: i64,
+    discount_cents: i64,
+    loyalty_redeemed_cents: i64,
+    total_cents: i64,
+    refunded_cents: i64,
+    discounts: String,
+    payments: String,
+    staff_id: Option<String>,
+    staff_label: String,
+    external_ref: Option<String>,
+    limits_override: Option<String>,
+    placed_at: i64,
+    updated_at: i64,
+}
+
+const ORDER_COLUMNS: &str = "seq, id, customer_id, store_id, channel, status, customer_class, subtotal_cents, discount_cents, \
+     loyalty_redeemed_cents, total_cents, refunded_cents, discounts, payments, staff_id, staff_label, external_ref, \
+     limits_override, placed_at, updated_at";
+
+impl TryFrom<OrderRow> for Order {
+    type Error = StoreError;
+    fn try_from(r: OrderRow) -> Result<Order> {
+        let json_err = |what: &str, text: &str| corrupt(what, text);
+        Ok(Order {
+            id: r.id.parse().map_err(|_| corrupt("order id", &r.id))?,
+            number: r.seq,
+            customer_id: r
+                .customer_id
+                .parse()
+                .map_err(|_| corrupt("customer id", &r.customer_id))?,
+            store_id: r
+                .store_id
+                .parse()
+                .map_err(|_| corrupt("store id", &r.store_id))?,
+            channel: SalesChannel::parse(&r.channel)
+                .ok_or_else(|| corrupt("channel", &r.channel))?,
+            status: parse_status(&r.status)?,
+            customer_class: parse_class(&r.customer_class)?,
+            subtotal_cents: r.subtotal_cents,
+            discount_cents: r.discount_cents,
+            loyalty_redeemed_cents: r.loyalty_redeemed_cents,
+            total_cents: r.total_cents,
+            refunded_cents: r.refunded_cents,
+            discounts: serde_json::from_str(&r.discounts)
+                .map_err(|_| json_err("discounts", &r.discounts))?,
+            payments: serde_json::from_str(&r.payments)
+                .map_err(|_| json_err("payments", &r.payments))?,
+            staff_id: r.staff_id,
+            staff: r.staff_label,
+            external_ref: r.external_ref,
+            limits_override: r
+                .limits_override
+                .map(|t| serde_json::from_str(&t).map_err(|_| json_err("limits_override", &t)))
+                .transpose()?,
+            placed_at: from_micros(r.placed_at),
+            updated_at: from_micros(r.updated_at),
+            lines: Vec::new(),
+            events: Vec::new(),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    order_id: String,
+    line_no: i64,
+    product_id: Option<String>,
+    sku: Option<String>,
+    name: String,
+    category: String,
+    quantity: i64,
+    returned_quantity: i64,
+    net_weight_mg: Option<i64>,
+    concentrate_mg: Option<i64>,
+    thc_ug: Option<i64>,
+    volume_ul: Option<i64>,
+    unit_price_cents: i64,
+    subtotal_cents: i64,
+    discount_cents: i64,
+    loyalty_cents: i64,
+    total_cents: i64,
+}
+
+impl TryFrom<LineRow> for OrderLine {
+    type Error = StoreError;
+    fn try_from(r: LineRow) -> Result<OrderLine> {
+        let n = |v: i64, what: &str| u32::try_from(v).map_err(|_| corrupt(what, &v.to_string()));
+        Ok(OrderLine {
+            line_no: n(r.line_no, "line_no")?,
+            product_id: r
+                .product_id
+                .map(|p| p.parse().map_err(|_| corrupt("product id", &p)))
+                .transpose()?,
+            sku: r.sku,
+            name: r.name,
+            category: parse_category(&r.category)?,
+            quantity: n(r.quantity, "quantity")?,
+            returned_quantity: n(r.returned_quantity, "returned_quantity")?,
+            measures: Measures {
+                net_weight_mg: r.net_weight_mg,
+                concentrate_mg: r.concentrate_mg,
+                thc_ug: r.thc_ug,
+                volume_ul: r.volume_ul,
+            },
+            unit_price_cents: r.unit_price_cents,
+            subtotal_cents: r.subtotal_cents,
+            discount_cents: r.discount_cents,
+            loyalty_cents: r.loyalty_cents,
+            total_cents: r.total_cents,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    order_id: String,
+    at: i64,
+    kind: String,
+    from_status: Option<String>,
+    to_status: String,
+    actor_label: String,
+    reason: Option<String>,
+    details: String,
+}
+
+impl Store {
+    /// One order with its lines and events.
+    pub async fn order(&self, id: OrderId) -> Result<Order> {
+        let sql = format!("SELECT {ORDER_COLUMNS} FROM orders WHERE id = $1");
+        let row: Option<OrderRow> = on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(id.to_string())
+            .fetch_optional(p)
+            .await)?;
+        let order = Order::try_from(row.ok_or(StoreError::NotFound { entity: "order" })?)?;
+        let mut orders = vec![order];
+        self.attach_details(&mut orders).await?;
+        orders.pop().ok_or(StoreError::NotFound { entity: "order" })
+    }
+
+    /// A customer's orders, newest first. `full` adds lines and events.
+    pub async fn customer_orders(
+        &self,
+        customer: CustomerId,
+        filter: &OrderFilter,
+        full: bool,
+    ) -> Result<OrderPage> {
+        self.customer(customer).await?;
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE customer_id = $1 AND ($2 IS NULL OR channel = $2) \
+             AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR placed_at >= $4) AND ($5 IS NULL OR placed_at < $5) \
+             AND ($6 IS NULL OR seq < $6) ORDER BY seq DESC LIMIT $7"
+        );
+        let rows: Vec<OrderRow> = on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(customer.to_string())
+            .bind(filter.channel.map(|c| c.as_str()))
+            .bind(filter.status.map(|s| s.as_str()))
+            .bind(filter.from.map(to_micros))
+            .bind(filter.to.map(to_micros))
+            .bind(filter.before)
+            .bind(i64::from(filter.limit) + 1)
+            .fetch_all(p)
+            .await)?;
+        let mut items: Vec<Order> = rows
+            .into_iter()
+            .map(Order::try_from)
+            .collect::<Result<_>>()?;
+        let next_before = if items.len() > filter.limit as usize {
+            items.truncate(filter.limit as usize);
+            items.last().map(|o| o.number)
+        } else {
+            None
+        };
+        if full {
+            self.attach_details(&mut items).await?;
+        }
+        Ok(OrderPage { items, next_before })
+    }
+
+    /// Records that someone viewed a customer's full purchase history.
+    pub async fn record_history_view(
+        &self,
+        customer: CustomerId,
+        actor: &Actor,
+        now: Timestamp,
+        filter: &serde_json::Value,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            "order.history_view",
+            "customer",
+            Some(&customer.to_string()),
+            filter,
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    async fn attach_details(&self, orders: &mut [Order]) -> Result<()> {
+        if orders.is_empty() {
+            return Ok(());
+        }
+        let placeholders: Vec<String> = (1..=orders.len()).map(|i| format!("${i}")).collect();
+        let ids: Vec<String> = orders.iter().map(|o| o.id.to_string()).collect();
+        let line_sql = format!(
+            "SELECT order_id, line_no, product_id, sku, name, category, quantity, returned_quantity, net_weight_mg, \
+             concentrate_mg, thc_ug, volume_ul, unit_price_cents, subtotal_cents, discount_cents, loyalty_cents, total_cents \
+             FROM order_lines WHERE order_id IN ({}) ORDER BY order_id, line_no",
+            placeholders.join(", ")
+        );
+        let event_sql = format!(
+            "SELECT order_id, at, kind, from_status, to_status, actor_label, reason, details FROM order_events \
+             WHERE order_id IN ({}) ORDER BY seq",
+            placeholders.join(", ")
+        );
+        let lines: Vec<LineRow> = on_read!(self, |p| {
+            let mut q = sqlx::query_as(AssertSqlSafe(line_sql.clone()));
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await
+        })?;
+        let events: Vec<EventRow> = on_read!(self, |p| {
+            let mut q = sqlx::query_as(AssertSqlSafe(event_sql.clone()));
+            for id in &ids {
+                q = q.bind(id);
+            }
+            q.fetch_all(p).await
+        })?;
+        let mut by_order: BTreeMap<String, (Vec<OrderLine>, Vec<OrderEvent>)> = BTreeMap::new();
+        for l in lines {
+            by_order
+                .entry(l.order_id.clone())
+                .or_default()
+                .0
+                .push(OrderLine::try_from(l)?);
+        }
+        for e in events {
+            let event = OrderEvent {
+                at: from_micros(e.at),
+                kind: e.kind,
+                from_status: e.from_status.as_deref().map(parse_status).transpose()?,
+                to_status: parse_status(&e.to_status)?,
+                actor: e.actor_label,
+                reason: e.reason,
+                details: serde_json::from_str(&e.details).unwrap_or(serde_json::Value::Null),
+            };
+            by_order.entry(e.order_id).or_default().1.push(event);
+        }
+        for o in orders.iter_mut() {
+            if let Some((lines, events)) = by_order.remove(&o.id.to_string()) {
+                o.lines = lines;
+                o.events = events;
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves an order along its lifecycle (`ready_for_pickup`, `out_for_delivery`, `completed`,
+    /// `cancelled`). Returns and voids have their own methods.
+    pub async fn change_order_status(
+        &self,
+        id: OrderId,
+        to: OrderStatus,
+        reason: Option<&str>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Order> {
+        if matches!(to, OrderStatus::Returned | OrderStatus::Voided) {
+            return Err(StoreError::invalid(
+                "status",
+                "use_dedicated_endpoint",
+                "returns and voids have their own endpoints (…/returns, …/void)",
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let head = lock_order(&mut tx, id).await?;
+        record_status_change(
+            &mut tx,
+            &head,
+            to,
+            "status",
+            actor,
+            now,
+            reason,
+            &serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.order(id).await
+    }
+
+    /// Voids a whole order: it no longer counts toward purchase limits.
+    pub async fn void_order(
+        &self,
+        id: OrderId,
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Order> {
+        let mut tx = self.begin().await?;
+        let head = lock_order(&mut tx, id).await?;
+        record_status_change(
+            &mut tx,
+            &head,
+            OrderStatus::Voided,
+            "void",
+            actor,
+            now,
+            Some(reason),
+            &serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.order(id).await
+    }
+
+    /// Returns some units of some lines of a completed order; refunds what was paid for them and
+    /// gives the purchase-limit allotment back. When every unit is back the order is `returned`.
+    pub async fn return_lines(
+        &self,
+        id: OrderId,
+        returns: &[(u32, u32)],
+        reason: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Order> {
+        if returns.is_empty() {
+            return Err(StoreError::invalid(
+                "lines",
+                "empty_return",
+                "name at least one line to return",
+            ));
+        }
+        let mut tx = self.begin().await?;
+        let head = lock_order(&mut tx, id).await?;
+        if head.status != OrderStatus::Completed {
+            transition(head.channel, head.status, OrderStatus::Returned)?;
+        }
+        let rows: Vec<(i64, i64, i64, i64)> = on_tx!(&mut tx, |c| {
+            sqlx::query_as(
+            "SELECT line_no, quantity, returned_quantity, total_cents FROM order_lines WHERE order_id = $1 ORDER BY line_no"
+        )
+        .bind(id.to_string())
+        .fetch_all(&mut **c)
+        .await
+        })?;
+        let mut state: BTreeMap<u32, (u32, u32, i64)> = rows
+            .into_iter()
+            .map(|(n, q, r, t)| (n as u32, (q as u32, r as u32, t)))
+            .collect();
+        let mut refund_total = 0i64;
+        let mut details = Vec::new();
+        for (i, (line_no, qty)) in returns.iter().enumerate() {
+            let (quantity, returned, total) = state.get_mut(line_no).ok_or_else(|| {
+                StoreError::invalid(
+                    format!("lines[{i}].line_no"),
+                    "unknown_line",
+                    format!("the order has no line {line_no}"),
+                )
+            })?;
+            if *qty == 0 || returned.saturating_add(*qty) > *quantity {
+                return Err(StoreError::invalid(
+                    format!("lines[{i}].quantity"),
+                    "invalid_return_quantity",
+                    format!(
+                        "line {line_no}: {} of {} units can still be returned",
+                        *quantity - *returned,
+                        quantity
+                    ),
+                ));
+            }
+            let refund = refund_for(*total, *quantity, *returned, *qty);
+            *returned += qty;
+            refund_total += refund;
+            details.push(
+                serde_json::json!({"line_no": line_no, "quantity": qty, "refund_cents": refund}),
+            );
+            on_tx!(&mut tx, |c| {
+                sqlx::query(
+                "UPDATE order_lines SET returned_quantity = returned_quantity + $1 WHERE order_id = $2 AND line_no = $3"
+            )
+            .bind(i64::from(*qty))
+            .bind(id.to_string())
+            .bind(i64::from(*line_no))
+            .execute(&mut **c)
+            .await
+            .map(|_| ())
+            })?;
+        }
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE orders SET refunded_cents = refunded_cents + $1, updated_at = $2 WHERE id = $3"
+        )
+        .bind(refund_total)
+        .bind(to_micros(now))
+        .bind(id.to_string())
+        .execute(&mut **c)
+        .await
+        .map(|_| ()))?;
+        let details = serde_json::json!({ "lines": details, "refund_cents": refund_total });
+        let all_back = state.values().all(|(q, r, _)| q == r);
+        if all_back {
+            record_status_change(
+                &mut tx,
+                &head,
+                OrderStatus::Returned,
+                "return",
+                actor,
+                now,
+                Some(reason),
+                &details,
+            )
+            .await?;
+        } else {
+            record_event(
+                &mut tx,
+                id,
+                now,
+                "return",
+                Some(head.status),
+                head.status,
+                &actor.label,
+                Some(reason),
+                &details,
+            )
+            .await?;
+            audit::record(
+                &mut tx,
+                actor,
+                now,
+                "order.return",
+                "order",
+                Some(&id.to_string()),
+                &details,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        let _ = head.customer_id;
+        self.order(id).await
+    }
+
+    /// Lifetime spend, order count, last purchase and favourite categories, in one query.
+    pub async fn customer_stats(&self, customer: CustomerId) -> Result<CustomerStats> {
+        let sql = format!(
+            "SELECT l.category, CAST(SUM(l.total_cents) AS BIGINT) AS spend, \
+               (SELECT COUNT(*) FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES}) AS order_count, \
+               (SELECT CAST(COALESCE(SUM(c.total_cents - c.refunded_cents), 0) AS BIGINT) FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES}) AS lifetime, \
+               (SELECT MAX(c.placed_at) FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES}) AS last_at, \
+               (SELECT c.total_cents FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES} ORDER BY c.placed_at DESC LIMIT 1) AS last_cents \
+             FROM orders o JOIN order_lines l ON l.order_id = o.id \
+             WHERE o.customer_id = $1 AND o.status IN {LIVE_STATUSES} \
+             GROUP BY l.category ORDER BY spend DESC, l.category"
+        );
+        let rows: Vec<(String, i64, i64, i64, Option<i64>, Option<i64>)> =
+            on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(customer.to_string())
+                .fetch_all(p)
+                .await)?;
+        let Some(first) = rows.first() else {
+            return Ok(CustomerStats::default());
+        };
+        Ok(CustomerStats {
+            lifetime_spend_cents: first.3,
+            order_count: first.2,
+            last_purchase_at: first.4.map(from_micros),
+            last_purchase_cents: first.5,
+            favourite_categories: rows
+                .iter()
+                .take(3)
+                .map(|r| parse_category(&r.0))
+                .collect::<Result<_>>()?,
+        })
+    }
+}

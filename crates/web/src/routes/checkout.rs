@@ -1,0 +1,310 @@
+//! Checkout and quotes: every channel's sale goes through the same gate.
+//!
+//! `POST /checkout` requires an `Idempotency-Key` header. The key is stored with a hash of the
+//! canonical request and the response for at least 24 hours: a retry with the same body returns
+//! the first response (never a second order); the same key with another body is refused with
+//! `idempotency_key_reused`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use canopy_domain::{CustomerId, Permission, StoreId};
+use canopy_limits::{ExternalAllotment, RuleBook};
+use canopy_orders::{PAYMENT_METHODS, Payment, SalesChannel};
+use canopy_store::{CheckoutOutcome, CheckoutRequest, Evaluation, Idempotency, LineInput};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::input::{DecimalInput, MeasuresInput, category, invalid};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/checkout", post(checkout))
+        .route("/checkout/quote", post(quote))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutInput {
+    customer_id: String,
+    store_id: String,
+    /// `in_store` (default), `pickup` or `delivery`.
+    channel: Option<String>,
+    lines: Vec<LineBody>,
+    /// Must add up to the total when given.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    payments: Vec<Payment>,
+    /// Loyalty value to redeem, in cents.
+    loyalty_redeem_cents: Option<i64>,
+    /// Warn-mode stores: a manager's override of an over-limit decision (needs `limits:override`).
+    limits_override: Option<OverrideBody>,
+    /// Remaining allotments from the state tracking system (tighten local history; replace it in
+    /// stores whose history scope is `state`).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    external_allotments: Vec<ExternalAllotment>,
+    /// The order's id in an external system (online store, POS).
+    external_ref: Option<String>,
+}
+
+/// A SKU from the catalogue, or a product described inline (inline values override the SKU's).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineBody {
+    sku: Option<String>,
+    name: Option<String>,
+    category: Option<String>,
+    /// Default 1.
+    quantity: Option<u32>,
+    unit_price_cents: Option<i64>,
+    #[schema(value_type = Option<String>)]
+    net_weight_g: Option<DecimalInput>,
+    #[schema(value_type = Option<String>)]
+    concentrate_g: Option<DecimalInput>,
+    #[schema(value_type = Option<String>)]
+    thc_mg: Option<DecimalInput>,
+    #[schema(value_type = Option<String>)]
+    volume_ml: Option<DecimalInput>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideBody {
+    reason: String,
+}
+
+fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
+    let customer_id: CustomerId = input
+        .customer_id
+        .parse()
+        .map_err(|_| invalid("customer_id", "invalid_id", "customer_id is not a valid id"))?;
+    let store_id: StoreId = input
+        .store_id
+        .parse()
+        .map_err(|_| invalid("store_id", "invalid_id", "store_id is not a valid id"))?;
+    let channel = match input.channel.as_deref() {
+        None => SalesChannel::InStore,
+        Some(raw) => SalesChannel::parse(raw).ok_or_else(|| {
+            invalid(
+                "channel",
+                "invalid_choice",
+                "channel must be in_store, pickup or delivery",
+            )
+        })?,
+    };
+    if input.lines.len() > 200 {
+        return Err(invalid(
+            "lines",
+            "too_many_lines",
+            "at most 200 lines per order",
+        ));
+    }
+    let lines = input
+        .lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let prefix = format!("lines[{i}].");
+            let measures = MeasuresInput {
+                net_weight_g: l.net_weight_g,
+                concentrate_g: l.concentrate_g,
+                thc_mg: l.thc_mg,
+                volume_ml: l.volume_ml,
+            };
+            if l.unit_price_cents.is_some_and(|p| p < 0) {
+                return Err(invalid(
+                    format!("{prefix}unit_price_cents"),
+                    "invalid_price",
+                    "price must not be negative",
+                ));
+            }
+            Ok(LineInput {
+                sku: l.sku.map(|s| s.trim().to_string()),
+                name: l.name,
+                category: l
+                    .category
+                    .as_deref()
+                    .map(|c| category(&format!("{prefix}category"), c))
+                    .transpose()?,
+                measures: if measures.is_empty() {
+                    None
+                } else {
+                    Some(measures.parse(&prefix)?)
+                },
+                unit_price_cents: l.unit_price_cents,
+                quantity: l.quantity.unwrap_or(1),
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    for (i, p) in input.payments.iter().enumerate() {
+        if !PAYMENT_METHODS.contains(&p.method.as_str()) {
+            return Err(invalid(
+                format!("payments[{i}].method"),
+                "invalid_choice",
+                format!("method must be one of {}", PAYMENT_METHODS.join(", ")),
+            ));
+        }
+        if p.amount_cents < 0 {
+            return Err(invalid(
+                format!("payments[{i}].amount_cents"),
+                "invalid_amount",
+                "amount must not be negative",
+            ));
+        }
+    }
+    let limits_override = match input.limits_override {
+        None => None,
+        Some(o) => {
+            caller.require(Permission::LimitsOverride)?;
+            Some(canopy_domain::text::required(
+                "limits_override.reason",
+                &o.reason,
+                500,
+            )?)
+        }
+    };
+    Ok(CheckoutRequest {
+        customer_id,
+        store_id,
+        channel,
+        lines,
+        payments: input.payments,
+        loyalty_redeem_cents: input.loyalty_redeem_cents.unwrap_or(0),
+        limits_override,
+        external_allotments: input.external_allotments,
+        external_ref: input.external_ref,
+    })
+}
+
+fn refused(evaluation: Evaluation) -> ApiError {
+    let message = evaluation
+        .reasons
+        .iter()
+        .map(|r| r.message.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "checkout_refused",
+        message,
+    )
+    .with(
+        "reasons",
+        serde_json::to_value(&evaluation.reasons).unwrap_or_default(),
+    )
+    .with(
+        "limits",
+        serde_json::to_value(&evaluation.limits).unwrap_or_default(),
+    )
+    .with(
+        "pricing",
+        serde_json::to_value(&evaluation.pricing).unwrap_or_default(),
+    )
+}
+
+fn json_response(status: StatusCode, body: String, replayed: bool) -> Response {
+    let mut res = (status, body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if replayed {
+        res.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    res
+}
+
+/// Places an order through the compliance gate. A refusal lists every reason (422
+/// `checkout_refused`) and writes nothing but its audit row.
+#[utoipa::path(post, path = "/api/v1/checkout", tag = "orders", request_body = CheckoutInput,
+    params(("Idempotency-Key" = String, Header, description = "Unique per intended order; retries reuse it")),
+    responses((status = 201, description = "The order and the limits decision", body = Object),
+        (status = 400, description = "Idempotency-Key missing"),
+        (status = 422, description = "Refused (checkout_refused with reasons), invalid input, or idempotency_key_reused")))]
+async fn checkout(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> ApiResult<Response> {
+    caller.require(Permission::OrdersWrite)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 200)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "idempotency_key_required",
+                "send an Idempotency-Key header (1–200 characters) with every checkout",
+            )
+        })?;
+    let request_hash = hex::encode(Sha256::digest(body.to_string().as_bytes()));
+    let input: CheckoutInput = serde_json::from_value(body).map_err(|e| {
+        let message = e.to_string();
+        let field = message
+            .split("field `")
+            .nth(1)
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", message);
+        if let Some(f) = field {
+            err = err.with_field(f);
+        }
+        err
+    })?;
+    let request = parse(input, &caller)?;
+    let idempotency = Idempotency {
+        key: key.to_string(),
+        request_hash,
+    };
+    match state
+        .store
+        .checkout(
+            &request,
+            Some(&idempotency),
+            &caller.actor,
+            state.now(),
+            RuleBook::shared(),
+        )
+        .await?
+    {
+        CheckoutOutcome::Placed { response, .. } => {
+            Ok(json_response(StatusCode::CREATED, response, false))
+        }
+        CheckoutOutcome::Replayed { status, response } => Ok(json_response(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+            response,
+            true,
+        )),
+        CheckoutOutcome::Refused(evaluation) => Err(refused(*evaluation)),
+    }
+}
+
+/// The same decision and prices as a checkout, committing nothing: the register's limits
+/// what-if as items are added.
+#[utoipa::path(post, path = "/api/v1/checkout/quote", tag = "orders", request_body = CheckoutInput,
+    responses((status = 200, description = "allowed, reasons, pricing, limits", body = Object)))]
+async fn quote(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(input): ApiJson<CheckoutInput>,
+) -> ApiResult<Json<Evaluation>> {
+    caller.require(Permission::OrdersWrite)?;
+    let request = parse(input, &caller)?;
+    Ok(Json(
+        state
+            .store
+            .quote(&request, &caller.actor, state.now(), RuleBook::shared())
+            .await?,
+    ))
+}
