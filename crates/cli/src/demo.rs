@@ -4,9 +4,9 @@
 use anyhow::Context;
 use canopy_domain::{
     Actor, Address, Ban, Channel, CustomerDraft, CustomerId, CustomerType, Email, IdDocument,
-    IdDocumentKind, PersonName, PhoneNumber,
+    IdDocumentKind, PersonName, PhoneNumber, Role, Username,
 };
-use canopy_store::{NewCustomerRecord, Store};
+use canopy_store::{NewCustomerRecord, NewStaffUser, Store};
 use jiff::{Timestamp, ToSpan};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -322,7 +322,7 @@ pub async fn seed_customers(store: &Store, count: u64) -> anyhow::Result<u64> {
             .await
             .context("inserting demo customers")?;
         done += n;
-        if count >= 50_000 && done % 100_000 == 0 {
+        if count >= 50_000 && done.is_multiple_of(100_000) {
             eprintln!(
                 "  {done} customers ({:.0}/s)",
                 done as f64 / started.elapsed().as_secs_f64()
@@ -445,4 +445,48 @@ fn synthetic_customer(
         ban,
         notes,
     })
+}
+
+/// The demo sign-ins, created only by `canopy serve --demo` on a database without staff accounts
+/// (documented in the README; never use them on a real database).
+pub const DEMO_STAFF: &[(&str, &str, Role, &str)] = &[
+    ("admin", "Alex Admin", Role::Admin, "admin-demo-pass"),
+    (
+        "manager",
+        "Morgan Manager",
+        Role::Manager,
+        "manager-demo-pass",
+    ),
+    (
+        "budtender",
+        "Blake Budtender",
+        Role::Budtender,
+        "budtender-demo-pass",
+    ),
+];
+
+/// Creates the demo staff accounts when the database has no staff yet. Returns whether it did.
+pub async fn seed_staff(store: &Store) -> anyhow::Result<bool> {
+    if store.count_staff_users().await.context("counting staff")? > 0 {
+        return Ok(false);
+    }
+    let actor = Actor::system("demo");
+    for (username, display_name, role, password) in DEMO_STAFF {
+        let password_hash = canopy_web::auth::secrets::hash_password(password).await?;
+        store
+            .create_staff_user(
+                NewStaffUser {
+                    username: Username::parse(username).map_err(|e| anyhow::anyhow!(e.message))?,
+                    display_name: display_name.to_string(),
+                    role: *role,
+                    password_hash,
+                    stores: vec!["demo-store".to_string()],
+                },
+                &actor,
+                Timestamp::now(),
+            )
+            .await
+            .context("creating demo staff")?;
+    }
+    Ok(true)
 }

@@ -5,6 +5,7 @@ mod config;
 mod demo;
 mod id_cmd;
 mod limits_cmd;
+mod staff_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -79,6 +80,10 @@ enum Command {
     Id(id_cmd::IdArgs),
     /// Evaluate and list purchase-limit rule sets.
     Limits(limits_cmd::LimitsArgs),
+    /// Manage staff accounts (`canopy user add` creates the first admin).
+    User(staff_cmd::UserArgs),
+    /// Manage API keys for integrations.
+    Apikey(staff_cmd::ApiKeyArgs),
 }
 
 #[derive(Args)]
@@ -144,6 +149,8 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
             },
             Command::Id(args) => id_cmd::run(args),
             Command::Limits(args) => limits_cmd::run(args),
+            Command::User(args) => staff_cmd::run_user(args, &file).await,
+            Command::Apikey(args) => staff_cmd::run_apikey(args, &file).await,
         }
     })
 }
@@ -170,7 +177,16 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
     Ok(Settings {
         phone_region,
         time_zone,
+        secure_cookies: env_flag("CANOPY_SECURE_COOKIES"),
+        trust_forwarded_for: env_flag("CANOPY_TRUST_PROXY"),
+        ..Settings::default()
     })
+}
+
+/// A boolean environment variable: `1`, `true` or `yes` (any case) turn it on.
+fn env_flag(name: &str) -> bool {
+    std::env::var(name)
+        .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
 async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
@@ -180,6 +196,15 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     if args.demo && store.count_customers().await? == 0 {
         tracing::info!("empty database: adding demo data");
         demo::seed_customers(&store, 2000).await?;
+    }
+    if args.demo {
+        if demo::seed_staff(&store).await? {
+            tracing::info!("no staff accounts: added the demo sign-ins");
+        }
+        println!("demo sign-ins (unless changed since they were created):");
+        for (username, _, role, password) in demo::DEMO_STAFF {
+            println!("  {:<10} {username} / {password}", role.as_str());
+        }
     }
     let listen = args
         .listen

@@ -80,3 +80,15 @@ typed_id!(
     /// One visit in a store's check-in queue.
     CheckinId
 );
+typed_id!(
+    /// A staff account.
+    UserId
+);
+typed_id!(
+    /// An integration's API key (the id, never the secret).
+    ApiKeyId
+);
+typed_id!(
+    /// A signed-in browser session (the id, never the token).
+    SessionId
+);

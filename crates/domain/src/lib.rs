@@ -10,6 +10,7 @@ pub mod email;
 pub mod ids;
 pub mod permissions;
 pub mod phone;
+pub mod staff;
 pub mod text;
 
 pub use actor::{Actor, ActorKind};
@@ -18,7 +19,11 @@ pub use customer::{
     IdDocumentInput, IdDocumentKind, Note, PersonName, age_on, id_number_key,
 };
 pub use email::Email;
-pub use ids::{CheckinId, CustomerId, DiscountId, GroupId, NoteId, OrderId, ProductId, StoreId};
-pub use permissions::{Permission, Role};
+pub use ids::{
+    ApiKeyId, CheckinId, CustomerId, DiscountId, GroupId, NoteId, OrderId, ProductId, SessionId,
+    StoreId, UserId,
+};
+pub use permissions::{Permission, PermissionSet, Role};
 pub use phone::{PhoneNumber, Region};
+pub use staff::{ApiKey, NewPassword, StaffUser, Username};
 pub use text::FieldError;

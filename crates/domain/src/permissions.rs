@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::FieldError;
+
 /// Something a caller may be allowed to do. API-key scopes are these same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Permission {
@@ -98,6 +100,106 @@ impl Permission {
     pub fn parse(name: &str) -> Option<Permission> {
         Permission::ALL.into_iter().find(|p| p.as_str() == name)
     }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// A set of permissions: what a role grants, or the scopes an API key was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PermissionSet(u32);
+
+impl PermissionSet {
+    pub const EMPTY: PermissionSet = PermissionSet(0);
+
+    pub fn all() -> PermissionSet {
+        Permission::ALL.into_iter().collect()
+    }
+
+    pub fn contains(self, permission: Permission) -> bool {
+        self.0 & permission.bit() != 0
+    }
+
+    pub fn insert(&mut self, permission: Permission) {
+        self.0 |= permission.bit();
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// True when every permission in `other` is also in `self`.
+    pub fn includes(self, other: PermissionSet) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// The permissions in matrix order.
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(move |p| self.contains(*p))
+    }
+
+    /// The scope names, e.g. `["customers:read", "orders:write"]`.
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Permission::as_str).collect()
+    }
+
+    /// Reads scope names as an admin types them: `all`, or names separated by commas or spaces.
+    /// An unknown name is an error (a typo must not silently grant less, or more, than intended).
+    pub fn parse_scopes<'a>(
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<PermissionSet, FieldError> {
+        let mut set = PermissionSet::EMPTY;
+        for raw in names {
+            for name in raw
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+            {
+                if name == "all" {
+                    set = PermissionSet::all();
+                    continue;
+                }
+                let permission = Permission::parse(name).ok_or_else(|| {
+                    FieldError::new(
+                        "scopes",
+                        "unknown_scope",
+                        format!(
+                            "unknown scope '{name}'; use 'all' or one of: {}",
+                            PermissionSet::all().names().join(", ")
+                        ),
+                    )
+                })?;
+                set.insert(permission);
+            }
+        }
+        if set.is_empty() {
+            return Err(FieldError::new(
+                "scopes",
+                "required",
+                "give at least one scope (or 'all')",
+            ));
+        }
+        Ok(set)
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        let mut set = PermissionSet::EMPTY;
+        for p in iter {
+            set.insert(p);
+        }
+        set
+    }
+}
+
+impl Serialize for PermissionSet {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.names())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -109,6 +211,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Role::Budtender, Role::Manager, Role::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Budtender => "budtender",
@@ -124,6 +228,14 @@ impl Role {
             "admin" => Some(Role::Admin),
             _ => None,
         }
+    }
+
+    /// Everything this role may do.
+    pub fn permissions(self) -> PermissionSet {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| self.permits(*p))
+            .collect()
     }
 
     /// The matrix. Each role includes everything the role before it may do.
@@ -173,5 +285,36 @@ mod tests {
         assert!(Role::Manager.permits(Permission::CustomersBan));
         assert!(!Role::Manager.permits(Permission::StaffManage));
         assert!(Permission::ALL.iter().all(|p| Role::Admin.permits(*p)));
+    }
+
+    #[test]
+    fn all_grants_every_scope_and_a_typo_is_refused() {
+        assert_eq!(
+            PermissionSet::parse_scopes(["all"]),
+            Ok(PermissionSet::all())
+        );
+        let set = PermissionSet::parse_scopes(["customers:read, orders:write"]).unwrap();
+        assert_eq!(set.names(), ["customers:read", "orders:write"]);
+        let err = PermissionSet::parse_scopes(["customers:raed"]).unwrap_err();
+        assert_eq!((err.field.as_str(), err.code), ("scopes", "unknown_scope"));
+        assert_eq!(
+            PermissionSet::parse_scopes([""]).unwrap_err().code,
+            "required"
+        );
+    }
+
+    #[test]
+    fn each_role_includes_the_one_below() {
+        assert!(
+            Role::Manager
+                .permissions()
+                .includes(Role::Budtender.permissions())
+        );
+        assert!(
+            Role::Admin
+                .permissions()
+                .includes(Role::Manager.permissions())
+        );
+        assert_eq!(Role::Admin.permissions(), PermissionSet::all());
     }
 }

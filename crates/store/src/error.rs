@@ -10,6 +10,12 @@ pub enum StoreError {
         field: &'static str,
         existing: Option<CustomerId>,
     },
+    /// A unique field of something other than a customer (a username) is already taken.
+    #[error("another {entity} already has this {field}")]
+    Duplicate {
+        entity: &'static str,
+        field: &'static str,
+    },
     #[error("{0}")]
     Conflict(String),
     /// Input that only the database can judge (an unknown SKU, a return of more than was sold).

@@ -18,6 +18,7 @@ mod groups;
 mod orders;
 mod retail;
 mod search;
+mod staff;
 mod time;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
@@ -31,6 +32,7 @@ pub use orders::{
     OrderFilter, OrderPage, ResolvedLine,
 };
 pub use retail::ImportSummary;
+pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
 pub use time::{from_micros, to_micros};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -6,7 +6,9 @@
 
 use std::net::SocketAddr;
 
-use canopy_store::Store;
+use canopy_domain::{Actor, PermissionSet, Role, SessionId, StaffUser, Username};
+use canopy_store::{NewApiKey, NewSession, NewStaffUser, Store};
+use canopy_web::auth::secrets;
 use canopy_web::{AppState, Settings};
 use sqlx::Connection;
 
@@ -71,13 +73,33 @@ impl TestDb {
     }
 }
 
+/// The password every test account made by [`TestApp::as_role`] and [`TestApp::create_user`] has.
+pub const TEST_PASSWORD: &str = "test-password-1234";
+
+/// The Argon2id hash of [`TEST_PASSWORD`], computed once per test binary.
+pub async fn test_password_hash() -> String {
+    static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    HASH.get_or_init(|| async {
+        secrets::hash_password(TEST_PASSWORD)
+            .await
+            .expect("hash test password")
+    })
+    .await
+    .clone()
+}
+
 /// A running server with its own fresh database.
+///
+/// Requests made through the helpers carry `token` as a bearer token: by default an API key with every
+/// scope (created directly through the store), so tests of features other than permissions need not
+/// sign in. [`TestApp::as_role`], [`TestApp::key_for_role`] and [`TestApp::anonymous`] give clients
+/// with other credentials for permission tests.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub store: Store,
     pub db: TestDb,
     pub client: reqwest::Client,
-    /// Sent with every request made through the helpers (an API key once accounts exist).
+    /// Sent with every request made through the helpers: an API key with every scope.
     pub token: Option<String>,
 }
 
@@ -99,15 +121,152 @@ impl TestApp {
             .cookie_store(true)
             .build()
             .expect("client");
+        let token = create_key(&store, "test suite", PermissionSet::all()).await;
         Some(TestApp {
             addr,
             store,
             db,
             client,
-            token: None,
+            token: Some(token),
         })
     }
 
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn as_client(&self) -> TestClient {
+        TestClient {
+            addr: self.addr,
+            client: self.client.clone(),
+            token: self.token.clone(),
+        }
+    }
+
+    /// A client signed in as a new staff member with `role` (a real session, sent as a bearer token).
+    pub async fn as_role(&self, role: Role) -> TestClient {
+        let username = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
+        let user = self.create_user(&username, role).await;
+        let token = secrets::new_session_token();
+        let now = jiff::Timestamp::now();
+        self.store
+            .create_session(
+                &user,
+                NewSession {
+                    id: SessionId::new(),
+                    token_hash: secrets::digest(&token),
+                    csrf_token: secrets::new_csrf_token(),
+                },
+                now - jiff::SignedDuration::from_hours(24),
+                &Actor::system("test"),
+                now,
+            )
+            .await
+            .expect("create test session");
+        TestClient {
+            addr: self.addr,
+            client: fresh_client(),
+            token: Some(token),
+        }
+    }
+
+    /// A client holding an API key whose scopes are exactly `role`'s permissions.
+    pub async fn key_for_role(&self, role: Role) -> TestClient {
+        self.key_with_scopes(role.permissions()).await
+    }
+
+    /// A client holding an API key with exactly `scopes`.
+    pub async fn key_with_scopes(&self, scopes: PermissionSet) -> TestClient {
+        let token = create_key(&self.store, "test key", scopes).await;
+        TestClient {
+            addr: self.addr,
+            client: fresh_client(),
+            token: Some(token),
+        }
+    }
+
+    /// A client that sends no credentials at all (its own cookie jar, so it can sign in).
+    pub fn anonymous(&self) -> TestClient {
+        TestClient {
+            addr: self.addr,
+            client: fresh_client(),
+            token: None,
+        }
+    }
+
+    /// A staff account with [`TEST_PASSWORD`], created directly through the store.
+    pub async fn create_user(&self, username: &str, role: Role) -> StaffUser {
+        self.store
+            .create_staff_user(
+                NewStaffUser {
+                    username: Username::parse(username).expect("test username"),
+                    display_name: username.to_string(),
+                    role,
+                    password_hash: test_password_hash().await,
+                    stores: vec![],
+                },
+                &Actor::system("test"),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .expect("create test user")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.as_client().get(path).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.as_client().delete(path).await
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> Response {
+        self.as_client().post(path, body).await
+    }
+
+    pub async fn patch(&self, path: &str, body: serde_json::Value) -> Response {
+        self.as_client().patch(path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> Response {
+        self.as_client().put(path, body).await
+    }
+}
+
+fn fresh_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("client")
+}
+
+async fn create_key(store: &Store, name: &str, scopes: PermissionSet) -> String {
+    let secret = secrets::new_api_key();
+    store
+        .create_api_key(
+            NewApiKey {
+                name: name.to_string(),
+                prefix: secrets::api_key_prefix(&secret),
+                key_hash: secrets::digest(&secret),
+                scopes,
+            },
+            &Actor::system("test"),
+            jiff::Timestamp::now(),
+        )
+        .await
+        .expect("create test API key");
+    secret
+}
+
+/// A client of a [`TestApp`] with its own credentials (`token` is sent as a bearer token when set).
+#[derive(Clone)]
+pub struct TestClient {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub token: Option<String>,
+}
+
+impl TestClient {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -119,35 +278,30 @@ impl TestApp {
         }
     }
 
+    /// Sends any request (`method`, optional JSON body) with this client's credentials.
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Response {
+        let mut req = self.authed(self.client.request(method, self.url(path)));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        Response::from(req.send().await.expect("request")).await
+    }
+
     pub async fn get(&self, path: &str) -> Response {
-        Response::from(
-            self.authed(self.client.get(self.url(path)))
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await
+        self.request(reqwest::Method::GET, path, None).await
     }
 
     pub async fn delete(&self, path: &str) -> Response {
-        Response::from(
-            self.authed(self.client.delete(self.url(path)))
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await
+        self.request(reqwest::Method::DELETE, path, None).await
     }
 
     pub async fn post(&self, path: &str, body: serde_json::Value) -> Response {
-        Response::from(
-            self.authed(self.client.post(self.url(path)))
-                .json(&body)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await
+        self.request(reqwest::Method::POST, path, Some(body)).await
     }
 
     /// A POST with extra headers (an `Idempotency-Key`, …).
@@ -165,14 +319,11 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> Response {
-        Response::from(
-            self.authed(self.client.patch(self.url(path)))
-                .json(&body)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await
+        self.request(reqwest::Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: serde_json::Value) -> Response {
+        self.request(reqwest::Method::PUT, path, Some(body)).await
     }
 }
 

@@ -104,6 +104,12 @@ impl From<StoreError> for ApiError {
                 }
                 e
             }
+            StoreError::Duplicate { entity, field } => ApiError::new(
+                StatusCode::CONFLICT,
+                "already_exists",
+                format!("another {entity} already has this {field}"),
+            )
+            .with_field(field),
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }

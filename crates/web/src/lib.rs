@@ -23,7 +23,7 @@ pub use state::{AppState, Settings};
 
 /// The whole application as a router, for tests that call it without a socket.
 pub fn app(state: AppState) -> Router {
-    routes::router()
+    routes::router(&state)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -3,7 +3,9 @@
 use axum::Json;
 use utoipa::OpenApi;
 
-use crate::routes::{checkins, checkout, customers, groups, orders, products, stores};
+use crate::routes::{
+    api_keys, audit, checkins, checkout, customers, groups, orders, products, session, staff, stores,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,15 +20,45 @@ use crate::routes::{checkins, checkout, customers, groups, orders, products, sto
         checkout::checkout, checkout::quote,
         orders::read, orders::change_status, orders::return_lines, orders::void, orders::history,
         checkins::check_in, checkins::queue, checkins::serve, checkins::remove, checkins::events, checkins::dashboard,
+        session::create, session::read, session::destroy,
+        staff::list, staff::create, staff::read, staff::update, staff::reset_password,
+        api_keys::list, api_keys::create, api_keys::revoke,
+        audit::list,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "stores", description = "Retail stores: licence, jurisdiction, zone, limits enforcement"),
         (name = "products", description = "The product catalogue"),
         (name = "groups", description = "Customer groups and their automatic discounts"),
         (name = "orders", description = "Checkout through the compliance gate, orders, returns, history"),
-        (name = "checkins", description = "Check-in queue with live updates, dashboard"))
+        (name = "checkins", description = "Check-in queue with live updates, dashboard"),
+        (name = "session", description = "Signing in and out; who am I"),
+        (name = "staff", description = "Staff accounts (admins)"),
+        (name = "api-keys", description = "API keys for integrations (admins)"),
+        (name = "audit", description = "The append-only audit log")),
+    modifiers(&SecuritySchemes),
+    security(("api_key" = []), ("session_cookie" = []))
 )]
 pub struct ApiDoc;
+
+/// Declares how callers authenticate: an API key as a bearer token, or the staff session cookie.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("canopy_session"))),
+        );
+    }
+}
 
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())

@@ -2,9 +2,9 @@ use std::sync::Arc;
 
 use canopy_domain::Region;
 use canopy_store::Store;
-use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
 
 /// Server-wide settings, fixed at start.
 #[derive(Debug, Clone)]
@@ -13,6 +13,15 @@ pub struct Settings {
     pub phone_region: Region,
     /// The store's time zone: "today" and day boundaries are evaluated here, never in UTC.
     pub time_zone: TimeZone,
+    /// Mark session cookies `Secure` (set when Canopy is served over HTTPS: `CANOPY_SECURE_COOKIES=1`).
+    pub secure_cookies: bool,
+    /// Take the client address from the last `X-Forwarded-For` entry (only behind a trusted reverse proxy:
+    /// `CANOPY_TRUST_PROXY=1`); otherwise the peer address is used.
+    pub trust_forwarded_for: bool,
+    /// A session unused for this long ends (30 minutes).
+    pub session_idle: SignedDuration,
+    /// A session ends this long after sign-in however busy it is (12 hours).
+    pub session_lifetime: SignedDuration,
 }
 
 impl Default for Settings {
@@ -20,6 +29,10 @@ impl Default for Settings {
         Settings {
             phone_region: Region::US,
             time_zone: TimeZone::UTC,
+            secure_cookies: false,
+            trust_forwarded_for: false,
+            session_idle: SignedDuration::from_mins(30),
+            session_lifetime: SignedDuration::from_hours(12),
         }
     }
 }

@@ -1,3 +1,5 @@
+pub(crate) mod api_keys;
+pub(crate) mod audit;
 pub(crate) mod checkins;
 pub(crate) mod checkout;
 pub(crate) mod customers;
@@ -5,15 +7,19 @@ pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod orders;
 pub(crate) mod products;
+pub(crate) mod session;
+pub(crate) mod staff;
 pub(crate) mod stores;
 
 use axum::Router;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
-    let api = Router::new()
+pub fn router(state: &AppState) -> Router<AppState> {
+    // Every route here needs a signed-in user or an API key (deny by default): add new areas to this list.
+    let protected = Router::new()
         .merge(customers::routes())
         .merge(stores::routes())
         .merge(products::routes())
@@ -21,8 +27,19 @@ pub fn router() -> Router<AppState> {
         .merge(checkout::routes())
         .merge(orders::routes())
         .merge(checkins::routes())
+        .merge(staff::routes())
+        .merge(api_keys::routes())
+        .merge(audit::routes())
+        .merge(session::protected_routes())
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            crate::auth::require_caller,
+        ));
+    // The only /api/v1 routes open to strangers: signing in and out, and the API description.
+    let public = Router::new()
+        .merge(session::public_routes())
         .route("/openapi.json", get(crate::openapi::document));
     Router::new()
         .route("/healthz", get(health::healthz))
-        .nest("/api/v1", api)
+        .nest("/api/v1", protected.merge(public))
 }

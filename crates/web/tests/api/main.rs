@@ -1,5 +1,7 @@
 //! API tests: a real server on a random port and a fresh database per test, on SQLite and PostgreSQL.
 
+mod auth;
 mod customers;
 mod orders;
+mod permissions;
 mod search;

@@ -1,0 +1,236 @@
+//! The permission matrix over real HTTP: every protected endpoint × every role (as a signed-in user and as
+//! an API key scoped like the role) → allowed (2xx) or 403, and 401 without credentials.
+//!
+//! Adding an endpoint? Add its row to `ENDPOINTS` with the permission its handler requires. Paths may use
+//! `{customer}`, `{staff}`, `{key}` (fixtures made by the admin key) and `{unique}` (fresh per request).
+
+use canopy_domain::{Permission, Role};
+use canopy_testkit::{TestApp, TestClient, both_engines};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Endpoint {
+    method: Method,
+    path: &'static str,
+    body: Option<&'static str>,
+    /// `None`: any authenticated caller.
+    needs: Option<Permission>,
+}
+
+const fn row(
+    method: Method,
+    path: &'static str,
+    body: Option<&'static str>,
+    needs: Option<Permission>,
+) -> Endpoint {
+    Endpoint {
+        method,
+        path,
+        body,
+        needs,
+    }
+}
+
+use Permission::*;
+
+const ENDPOINTS: &[Endpoint] = &[
+    row(Method::GET, "/api/v1/session", None, None),
+    row(Method::GET, "/api/v1/customers", None, Some(CustomersRead)),
+    row(
+        Method::GET,
+        "/api/v1/customers?q=miller",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/customers",
+        Some(r#"{"first_name": "New", "last_name": "Customer {unique}"}"#),
+        Some(CustomersWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::PATCH,
+        "/api/v1/customers/{customer}",
+        Some(r#"{"preferred_name": "Sal"}"#),
+        Some(CustomersWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/notes",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/customers/{customer}/notes",
+        Some(r#"{"body": "prefers indica"}"#),
+        Some(CustomersWrite),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/customers/{customer}/ban",
+        Some(r#"{"reason": "test"}"#),
+        Some(CustomersBan),
+    ),
+    row(
+        Method::DELETE,
+        "/api/v1/customers/{customer}/ban",
+        None,
+        Some(CustomersBan),
+    ),
+    row(Method::GET, "/api/v1/audit", None, Some(AuditRead)),
+    row(
+        Method::GET,
+        "/api/v1/audit?entity=customer&entity_id={customer}",
+        None,
+        Some(AuditRead),
+    ),
+    row(Method::GET, "/api/v1/staff", None, Some(StaffManage)),
+    row(
+        Method::POST,
+        "/api/v1/staff",
+        Some(
+            r#"{"username": "new-{unique}", "role": "budtender", "password": "a long enough password"}"#,
+        ),
+        Some(StaffManage),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/staff/{staff}",
+        None,
+        Some(StaffManage),
+    ),
+    row(
+        Method::PATCH,
+        "/api/v1/staff/{staff}",
+        Some(r#"{"display_name": "Renamed"}"#),
+        Some(StaffManage),
+    ),
+    row(
+        Method::PUT,
+        "/api/v1/staff/{staff}/password",
+        Some(r#"{"password": "another long password"}"#),
+        Some(StaffManage),
+    ),
+    row(Method::GET, "/api/v1/api-keys", None, Some(ApiKeysManage)),
+    row(
+        Method::POST,
+        "/api/v1/api-keys",
+        Some(r#"{"name": "Online store", "scopes": ["customers:read"]}"#),
+        Some(ApiKeysManage),
+    ),
+    row(
+        Method::DELETE,
+        "/api/v1/api-keys/{key}",
+        None,
+        Some(ApiKeysManage),
+    ),
+];
+
+struct Fixtures {
+    customer: String,
+    staff: String,
+    key: String,
+}
+
+async fn fixtures(app: &TestApp) -> Fixtures {
+    let customer = app
+        .post(
+            "/api/v1/customers",
+            json!({"first_name": "Sarah", "last_name": "Miller"}),
+        )
+        .await;
+    assert_eq!(customer.status, 201, "{:?}", customer.body);
+    let staff = app.create_user("fixture-budtender", Role::Budtender).await;
+    let key = app
+        .post(
+            "/api/v1/api-keys",
+            json!({"name": "fixture", "scopes": ["customers:read"]}),
+        )
+        .await;
+    assert_eq!(key.status, 201, "{:?}", key.body);
+    Fixtures {
+        customer: customer.body["id"].as_str().unwrap().to_string(),
+        staff: staff.id.to_string(),
+        key: key.body["id"].as_str().unwrap().to_string(),
+    }
+}
+
+fn fill(template: &str, f: &Fixtures) -> String {
+    template
+        .replace("{customer}", &f.customer)
+        .replace("{staff}", &f.staff)
+        .replace("{key}", &f.key)
+        .replace("{unique}", &uuid::Uuid::new_v4().simple().to_string()[..12])
+}
+
+async fn call(client: &TestClient, e: &Endpoint, f: &Fixtures) -> canopy_testkit::Response {
+    let body = e
+        .body
+        .map(|b| serde_json::from_str::<Value>(&fill(b, f)).expect("row body is JSON"));
+    client
+        .request(e.method.clone(), &fill(e.path, f), body)
+        .await
+}
+
+/// Runs the whole table for one client whose permissions are `role`'s.
+async fn check_role(client: &TestClient, role: Role, who: &str, f: &Fixtures) {
+    for e in ENDPOINTS {
+        let res = call(client, e, f).await;
+        let allowed = e.needs.is_none_or(|p| role.permits(p));
+        let what = format!(
+            "{who} {} {} → {} {:?}",
+            e.method, e.path, res.status, res.body
+        );
+        if allowed {
+            assert!((200..300).contains(&res.status), "expected success: {what}");
+        } else {
+            assert_eq!(res.status, 403, "expected 403: {what}");
+            assert_eq!(res.error_code(), "forbidden", "{what}");
+        }
+    }
+}
+
+both_engines!(
+    async fn every_role_may_do_exactly_what_the_matrix_grants(app) {
+        let f = fixtures(&app).await;
+        for role in Role::ALL {
+            let user = app.as_role(role).await;
+            check_role(&user, role, &format!("{} session", role.as_str()), &f).await;
+            let key = app.key_for_role(role).await;
+            check_role(&key, role, &format!("{} key", role.as_str()), &f).await;
+        }
+    }
+);
+
+both_engines!(
+    async fn every_protected_endpoint_refuses_strangers_with_401(app) {
+        let f = fixtures(&app).await;
+        let stranger = app.anonymous();
+        for e in ENDPOINTS {
+            let res = call(&stranger, e, &f).await;
+            assert_eq!(res.status, 401, "{} {} {:?}", e.method, e.path, res.body);
+            assert_eq!(res.error_code(), "unauthenticated");
+            assert!(res.body["error"]["message"].is_string());
+        }
+    }
+);
+
+both_engines!(
+    async fn a_key_missing_one_scope_is_refused_only_where_that_scope_is_needed(app) {
+        let f = fixtures(&app).await;
+        for e in ENDPOINTS {
+            let Some(needed) = e.needs else { continue };
+            let scopes = canopy_domain::PermissionSet::all().iter().filter(|p| *p != needed).collect();
+            let key = app.key_with_scopes(scopes).await;
+            let res = call(&key, e, &f).await;
+            assert_eq!(res.status, 403, "{} {} {:?}", e.method, e.path, res.body);
+        }
+    }
+);
