@@ -224,6 +224,18 @@ impl TestApp {
         self.as_client().post(path, body).await
     }
 
+    /// A POST with extra headers (an `Idempotency-Key`, …).
+    pub async fn post_with_headers(
+        &self,
+        path: &str,
+        body: serde_json::Value,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        self.as_client()
+            .post_with_headers(path, body, headers)
+            .await
+    }
+
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> Response {
         self.as_client().patch(path, body).await
     }

@@ -4,7 +4,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    api_keys, audit, checkins, checkout, customers, groups, orders, products, session, staff, stores,
+    api_keys, audit, checkins, checkout, customers, groups, orders, products, session, staff,
+    stores,
 };
 
 #[derive(OpenApi)]

@@ -344,7 +344,7 @@ both_engines!(
     async fn the_queue_event_stream_sends_a_snapshot_and_then_each_change(app) {
         let store = create_store(&app, "Denver", json!({})).await;
         let customer = create_customer(&app, "3035550114", json!({})).await;
-        let mut stream = app.client.get(app.url(&format!("/api/v1/stores/{store}/checkins/events"))).send().await.unwrap();
+        let mut stream = app.client.get(app.url(&format!("/api/v1/stores/{store}/checkins/events"))).bearer_auth(app.token.as_deref().unwrap()).send().await.unwrap();
         let first = next_event(&mut stream).await;
         assert!(first.contains("\"items\":[]"), "{first}");
 
