@@ -2,7 +2,8 @@
 //! an API key scoped like the role) → allowed (2xx) or 403, and 401 without credentials.
 //!
 //! Adding an endpoint? Add its row to `ENDPOINTS` with the permission its handler requires. Paths may use
-//! `{customer}`, `{staff}`, `{key}` (fixtures made by the admin key) and `{unique}` (fresh per request).
+//! `{customer}`, `{store}`, `{staff}`, `{key}` (fixtures made by the admin key) and `{unique}` (fresh per
+//! request).
 
 use canopy_domain::{Permission, Role};
 use canopy_testkit::{TestApp, TestClient, both_engines};
@@ -84,6 +85,61 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         Some(CustomersBan),
     ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/orders?view=summary",
+        None,
+        Some(OrdersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/orders?view=full",
+        None,
+        Some(PurchaseHistoryFull),
+    ),
+    row(Method::GET, "/api/v1/stores", None, Some(CustomersRead)),
+    row(
+        Method::POST,
+        "/api/v1/stores",
+        Some(
+            r#"{"name": "Store {unique}", "licensee": "Green Co", "licence_type": "adult_use", "jurisdiction": "US-CO"}"#,
+        ),
+        Some(SettingsWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/stores/{store}",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::PATCH,
+        "/api/v1/stores/{store}",
+        Some(r#"{"enforcement": "block"}"#),
+        Some(SettingsWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/stores/{store}/checkins",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/dashboard?store={store}",
+        None,
+        Some(CustomersRead),
+    ),
+    row(Method::GET, "/api/v1/products", None, Some(CustomersRead)),
+    row(
+        Method::POST,
+        "/api/v1/products",
+        Some(
+            r#"{"sku": "SKU-{unique}", "name": "Gummies", "category": "edible", "thc_mg": 100, "net_weight_g": 30, "price_cents": 2000}"#,
+        ),
+        Some(CatalogWrite),
+    ),
+    row(Method::GET, "/api/v1/groups", None, Some(CustomersRead)),
     row(Method::GET, "/api/v1/audit", None, Some(AuditRead)),
     row(
         Method::GET,
@@ -135,6 +191,7 @@ const ENDPOINTS: &[Endpoint] = &[
 
 struct Fixtures {
     customer: String,
+    store: String,
     staff: String,
     key: String,
 }
@@ -147,6 +204,13 @@ async fn fixtures(app: &TestApp) -> Fixtures {
         )
         .await;
     assert_eq!(customer.status, 201, "{:?}", customer.body);
+    let store = app
+        .post(
+            "/api/v1/stores",
+            json!({"name": "Denver", "licensee": "Green Co", "licence_type": "adult_use", "jurisdiction": "US-CO"}),
+        )
+        .await;
+    assert_eq!(store.status, 201, "{:?}", store.body);
     let staff = app.create_user("fixture-budtender", Role::Budtender).await;
     let key = app
         .post(
@@ -157,6 +221,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
     assert_eq!(key.status, 201, "{:?}", key.body);
     Fixtures {
         customer: customer.body["id"].as_str().unwrap().to_string(),
+        store: store.body["id"].as_str().unwrap().to_string(),
         staff: staff.id.to_string(),
         key: key.body["id"].as_str().unwrap().to_string(),
     }
@@ -165,6 +230,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
 fn fill(template: &str, f: &Fixtures) -> String {
     template
         .replace("{customer}", &f.customer)
+        .replace("{store}", &f.store)
         .replace("{staff}", &f.staff)
         .replace("{key}", &f.key)
         .replace("{unique}", &uuid::Uuid::new_v4().simple().to_string()[..12])
