@@ -11,6 +11,7 @@ mod input;
 mod openapi;
 mod routes;
 mod state;
+pub mod ui;
 
 use std::net::SocketAddr;
 

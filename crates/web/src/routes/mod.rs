@@ -42,4 +42,5 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(health::healthz))
         .nest("/api/v1", protected.merge(public))
+        .merge(crate::ui::routes())
 }

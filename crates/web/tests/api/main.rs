@@ -5,3 +5,4 @@ mod customers;
 mod orders;
 mod permissions;
 mod search;
+mod ui;

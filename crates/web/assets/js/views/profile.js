@@ -1,0 +1,477 @@
+// The customer profile: everything a budtender needs at a glance, check-in in one tap, and the manager
+// controls (ban, loyalty adjustment). Panels whose API is not on this server (or not permitted) are hidden.
+
+import { h, replace, icon, toast, announce } from '../dom.js';
+import { get, post, del, optional, qs } from '../api.js';
+import { badge, tile, panel, spinner, emptyState, alertBox, dialog, field, showError, humanise, formValues } from '../components.js';
+import { session, can } from '../session.js';
+import { handoff } from '../handoff.js';
+import * as fmt from '../format.js';
+import { checkIn } from './queue.js';
+import { idExpired } from './lookup.js';
+
+const enc = encodeURIComponent;
+
+export async function view(ctx) {
+  const id = ctx.params.id;
+  const customer = await get(`/customers/${enc(id)}`);
+  const page = h('section', { class: 'page profile', dataset: { customerId: customer.id } });
+  const scanned = handoff.scanNotice;
+  handoff.scanNotice = null;
+  const refresh = async () => {
+    const fresh = await get(`/customers/${enc(id)}`);
+    if (ctx.isCurrent()) draw(fresh);
+  };
+  const draw = (c) => {
+    replace(page, ...build(c, ctx, refresh, scanned));
+  };
+  draw(customer);
+  return page;
+}
+
+/** Verification as the API states it (`verification.status`), else read from the ID on file. */
+function verification(c) {
+  if ('verification' in c) {
+    const status = c.verification ? c.verification.status : 'unverified';
+    if (status === 'verified') return { ok: true, label: 'ID Verified' };
+    if (status === 'expired') return { ok: false, kind: 'danger', label: 'ID expired' };
+    return { ok: false, kind: 'warn', label: 'ID not verified' };
+  }
+  if (!c.id_document) return { ok: false, kind: 'warn', label: 'No ID on file' };
+  if (idExpired(c)) return { ok: false, kind: 'danger', label: 'ID expired' };
+  return { ok: true, label: 'ID on file' };
+}
+
+/**
+ * "Compliant", or why this customer may not buy now. The server decides (`eligibility`, in the store's
+ * time zone and jurisdiction); only a server without that falls back to the basic checks here.
+ */
+function eligibility(c) {
+  const e = c.eligibility;
+  if (e && typeof e === 'object' && typeof e.eligible === 'boolean') {
+    if (e.eligible) return { ok: true, label: 'Compliant', reasons: [] };
+    const reasons = (e.reasons || []).map((r) => r.message || r.code);
+    const first = e.reasons && e.reasons[0];
+    const kind = first && first.code === 'not_verified' ? 'warn' : 'danger';
+    return { ok: false, kind, label: reasons[0] || 'Not eligible', reasons };
+  }
+  if (c.banned) return { ok: false, label: 'Banned' };
+  if (c.age === null || c.age === undefined) return { ok: false, kind: 'warn', label: 'Date of birth not on file' };
+  const minimum = c.customer_type === 'adult_use' ? 21 : 18;
+  if (c.age < minimum) return { ok: false, label: `Under ${minimum}` };
+  if (idExpired(c)) return { ok: false, label: 'ID expired' };
+  if (!c.id_document) return { ok: false, kind: 'warn', label: 'Check ID before sale' };
+  return { ok: true, label: 'Compliant' };
+}
+
+function build(c, ctx, refresh, scanned) {
+  const id = c.id;
+  const ver = verification(c);
+  const elig = eligibility(c);
+  // The ID badge already says why; the eligibility badge then just says the verdict.
+  if (!elig.ok && !ver.ok && elig.label === ver.label) elig.label = 'Not compliant';
+  const eligibilityEl = h('span', {}, badge(
+    `Age ${c.age ?? '—'} • ${elig.label}`,
+    elig.ok ? 'ok' : (elig.kind || 'danger'),
+    elig.ok ? 'check' : 'warn'));
+  eligibilityEl.dataset.test = 'eligibility';
+
+  const checkinResult = h('div', { class: 'checkin-result', 'aria-live': 'assertive' });
+  const checkinButton = h('button', {
+    type: 'button', class: 'btn btn-primary btn-lg btn-checkin' + (c.banned ? ' btn-blocked' : ''),
+    'data-test': 'check-in',
+    onclick: async () => {
+      checkinButton.disabled = true;
+      try {
+        await checkIn(id);
+        replace(checkinResult, h('div', { class: 'banner banner-ok', role: 'status' },
+          icon('check'), h('div', {}, h('strong', {}, 'Customer Checked In'), h('span', {}, `${c.display_name} • Ready to serve`))));
+        checkinButton.textContent = 'Checked in';
+        announce(`${c.display_name} checked in`);
+      } catch (e) {
+        checkinButton.disabled = false;
+        const reasons = Array.isArray(e.detail && e.detail.reasons) ? e.detail.reasons : [];
+        const lines = reasons.length
+          ? reasons.map((r) => (typeof r === 'string' ? r : (r.message || r.code)))
+          : [e.code === 'customer_banned' && c.ban ? `Banned — ${c.ban.reason}` : humanise(e)];
+        replace(checkinResult, h('div', { class: 'banner banner-danger', role: 'alert', 'data-test': 'checkin-refused' }, icon('ban'),
+          h('div', {}, h('strong', {}, 'Check-in refused'), lines.map((l) => h('span', {}, l)))));
+      }
+    },
+  }, icon('check'), 'Check in');
+
+  const actions = h('div', { class: 'profile-actions' },
+    session.storeId && can('checkin:write') ? checkinButton : null,
+    can('customers:write') ? h('a', { class: 'btn', href: `/app/customers/${enc(id)}/edit`, 'data-link': true }, icon('edit'), 'Edit') : null,
+    can('customers:ban') ? banToggle(c, refresh) : null);
+
+  const out = [];
+  if (scanned) out.push(scanBanner(c, scanned, refresh));
+  if (c.banned && c.ban) {
+    out.push(h('div', { class: 'banner banner-danger', role: 'alert', 'data-test': 'banned-banner' }, icon('ban'),
+      h('div', {}, h('strong', {}, `Banned — ${c.ban.reason}`),
+        h('span', {}, `Since ${fmt.dateTime(c.ban.since)}${c.ban.by ? ' by ' + c.ban.by : ''}${c.ban.until ? ', until ' + fmt.dateTime(c.ban.until) : ''}. No check-in or sale while the ban is in force.`),
+        c.ban.note ? h('span', { class: 'ban-note' }, c.ban.note) : null)));
+  }
+  out.push(checkinResult);
+  out.push(h('header', { class: 'profile-head card' },
+    h('div', { class: 'avatar avatar-lg', 'aria-hidden': 'true' }, fmt.initials(c)),
+    h('div', { class: 'profile-id' },
+      h('h1', { class: 'profile-name' }, fmt.fullName(c),
+        ver.label === 'ID Verified' ? h('span', { class: 'verified', title: 'ID verified' }, icon('check', 'ID verified')) : null),
+      h('div', { class: 'profile-sub' },
+        h('span', { class: 'greeting' }, c.display_name),
+        badge(fmt.customerType(c.customer_type), c.customer_type === 'adult_use' ? 'neutral' : 'info'),
+        c.banned ? badge('Banned', 'danger', 'ban') : null),
+      h('div', { class: 'profile-status' },
+        h('span', { 'data-test': 'verification' }, badge(ver.label, ver.ok ? 'ok' : ver.kind, ver.ok ? 'check' : 'warn')),
+        eligibilityEl)),
+    actions));
+
+  const tiles = h('div', { class: 'tiles', 'aria-label': 'At a glance' });
+  out.push(tiles);
+  fillTiles(tiles, c);
+
+  const limits = h('div', { class: 'limits-slot' });
+  out.push(limits);
+  fillLimits(limits, c);
+
+  const left = h('div', { class: 'col' }, notesPanel(c));
+  const right = h('div', { class: 'col' }, detailsPanel(c), idPanel(c));
+  const history = h('div', {});
+  if (can('orders:history') || can('orders:read')) left.append(history);
+  fillHistory(history, c);
+  const loyalty = h('div', {});
+  right.append(loyalty);
+  fillLoyalty(loyalty, c, refresh);
+  out.push(h('div', { class: 'profile-grid' }, left, right));
+  return out;
+}
+
+/** After a scan opened this profile: what the card says, and one tap to record the verification. */
+function scanBanner(c, scanned, refresh) {
+  const r = scanned.result || {};
+  const e = r.eligibility;
+  const verdict = e && typeof e.eligible === 'boolean'
+    ? (e.eligible ? `Age ${e.age ?? c.age} • Compliant` : (e.reasons || []).map((x) => x.message).join('; '))
+    : null;
+  const box = h('div', { class: 'banner ' + (e && e.eligible === false ? 'banner-danger' : 'banner-info'), role: 'status', 'data-test': 'scan-banner' },
+    icon('scan'),
+    h('div', {}, h('strong', {}, r.matched_by ? `ID scanned — matched by ${String(r.matched_by).replace(/_/g, ' ')}` : 'ID scanned'),
+      verdict ? h('span', {}, verdict) : null));
+  const canRecord = can('customers:write') && (scanned.payload || scanned.image) && !(c.verification && c.verification.status === 'verified' && r.document && c.verification.document && c.verification.document.number === r.document.number);
+  if (canRecord) {
+    const button = h('button', {
+      type: 'button', class: 'btn btn-sm btn-primary', 'data-test': 'record-verification',
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          let body;
+          if (scanned.image) { body = new FormData(); body.append('image', scanned.image, scanned.image.name || 'id.jpg'); } else body = { payload: scanned.payload };
+          await post(`/customers/${enc(c.id)}/verification`, body);
+          toast('ID verification recorded');
+          await refresh();
+        } catch (err) { button.disabled = false; toast(humanise(err), 'error'); }
+      },
+    }, icon('check'), 'Record ID as verified');
+    box.append(h('div', { class: 'banner-action' }, button));
+  }
+  return box;
+}
+
+function banToggle(c, refresh) {
+  if (c.banned) {
+    return h('button', {
+      type: 'button', class: 'btn', 'data-test': 'unban',
+      onclick: async () => {
+        const ok = await dialog('Lift the ban?', (close) => h('div', {},
+          h('p', {}, `${c.display_name} will be able to check in and buy again. This is recorded in the audit log.`),
+          h('div', { class: 'dialog-actions' },
+            h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
+            h('button', { type: 'button', class: 'btn btn-primary', 'data-autofocus': true, onclick: () => close(true) }, 'Lift ban'))));
+        if (!ok) return;
+        try {
+          await del(`/customers/${enc(c.id)}/ban`);
+          toast('Ban lifted');
+          await refresh();
+        } catch (e) { toast(humanise(e), 'error'); }
+      },
+    }, 'Lift ban');
+  }
+  return h('button', {
+    type: 'button', class: 'btn btn-danger-outline', 'data-test': 'ban',
+    onclick: async () => {
+      await dialog(`Ban ${c.display_name}?`, (close) => {
+        const form = h('form', { novalidate: true },
+          h('p', { class: 'muted' }, 'The record is kept for compliance, but check-in and every sale are blocked. Staff see the reason at every lookup.'),
+          h('div', { class: 'form-error' }),
+          field({ label: 'Reason', name: 'reason', required: true, hint: 'Shown to staff at every lookup', attrs: { 'data-autofocus': true, maxlength: '200' } }),
+          field({ label: 'Note (optional)', name: 'note', type: 'textarea', attrs: { rows: '2', maxlength: '2000' } }),
+          field({ label: 'Ends (optional)', name: 'until', type: 'date', hint: 'Leave empty for a ban until lifted' }),
+          h('div', { class: 'dialog-actions' },
+            h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
+            h('button', { type: 'submit', class: 'btn btn-danger' }, 'Ban customer')));
+        form.addEventListener('submit', async (e) => {
+          e.preventDefault();
+          const v = formValues(form);
+          if (!v.reason) return showError(form, { field: 'reason', message: 'Give a reason: staff will see it' });
+          const body = { reason: v.reason };
+          if (v.note) body.note = v.note;
+          if (v.until) body.until = new Date(v.until + 'T23:59:59').toISOString();
+          try {
+            await post(`/customers/${enc(c.id)}/ban`, body);
+            close(true);
+            toast('Customer banned', 'warn');
+            await refresh();
+          } catch (err) { showError(form, err); }
+        });
+        return form;
+      });
+    },
+  }, icon('ban'), 'Ban');
+}
+
+async function fillTiles(tiles, c) {
+  const [stats, loyalty, groups] = await Promise.all([
+    optional(get(`/customers/${enc(c.id)}/stats`)).catch(() => null),
+    optional(get(`/customers/${enc(c.id)}/loyalty`)).catch(() => null),
+    optional(get(`/customers/${enc(c.id)}/groups`)).catch(() => null),
+  ]);
+  const items = [];
+  if (loyalty) {
+    const balance = loyalty.balance ?? loyalty.points ?? loyalty.balance_points;
+    const today = loyalty.earned_today ?? loyalty.today;
+    items.push(tile({ label: 'Loyalty Points', value: fmt.count(balance), sub: today ? `+${fmt.count(today)} today` : null, test: 'loyalty-balance' }));
+  }
+  if (stats) {
+    items.push(tile({ label: 'Lifetime', value: fmt.moneyShort(stats.lifetime_spend_cents ?? stats.lifetime_spend ?? stats.lifetime_cents), test: 'lifetime' }));
+    items.push(tile({ label: 'Orders', value: fmt.count(stats.order_count ?? stats.orders), test: 'orders' }));
+    const last = stats.last_purchase || stats.last_order;
+    const lastAt = (last && (last.at || last.created_at || last.completed_at)) || stats.last_purchase_at;
+    const lastTotal = (last && (last.total_cents ?? last.total)) ?? stats.last_purchase_total_cents;
+    items.push(tile({ label: 'Last Purchase', value: lastAt ? fmt.relative(lastAt) : 'Never', sub: lastAt && lastTotal !== undefined ? fmt.money(lastTotal) : null, test: 'last-purchase' }));
+  }
+  const groupList = groups ? (groups.items || groups.groups || groups) : [];
+  if (Array.isArray(groupList) && groupList.length) {
+    const g = groupList[0];
+    const discount = g.discount_percent ?? g.discount_pct ?? (g.discount_bps !== undefined ? g.discount_bps / 100 : null);
+    items.push(tile({
+      label: groupList.length > 1 ? `+${groupList.length - 1} more group${groupList.length > 2 ? 's' : ''}` : 'Group',
+      value: g.name,
+      sub: discount ? `${discount}% discount` : null,
+      kind: 'accent', test: 'groups',
+    }));
+  }
+  replace(tiles, items);
+  tiles.hidden = items.length === 0;
+}
+
+async function fillLimits(slot, c) {
+  const body = await optional(get(`/customers/${enc(c.id)}/limits`)).catch(() => null);
+  if (!body) return;
+  const rows = body.limits || body.items || body.remaining || [];
+  if (!rows.length) return;
+  replace(slot, panel('Purchase limits', { class: 'panel limits' },
+    h('div', { class: 'meters' }, rows.map((r) => meter(r)))));
+}
+
+function meter(r) {
+  const limit = Number(r.limit_mg ?? r.limit ?? 0);
+  const used = Number(r.used_mg ?? r.used ?? 0);
+  const remaining = Number(r.remaining_mg ?? r.remaining ?? Math.max(0, limit - used));
+  const pct = limit > 0 ? Math.min(100, Math.round((used / limit) * 100)) : 0;
+  const kind = pct >= 100 ? 'danger' : pct >= 75 ? 'warn' : 'ok';
+  const fill = h('span', { class: 'meter-fill' });
+  fill.style.width = `${pct}%`; // a CSSOM write, which the no-inline-styles CSP allows
+  return h('div', { class: `meter meter-${kind}` },
+    h('div', { class: 'meter-head' },
+      h('span', { class: 'meter-label' }, r.label || r.name || r.category || 'Limit', r.window ? h('span', { class: 'muted' }, ` · ${r.window}`) : null),
+      h('span', { class: 'meter-value' }, `${fmt.weight(remaining)} left of ${fmt.weight(limit)}`)),
+    h('div', { class: 'meter-bar', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': String(limit), 'aria-valuenow': String(used), 'aria-label': `${r.label || 'Limit'} used` },
+      fill));
+}
+
+function notesPanel(c) {
+  const list = h('ul', { class: 'notes', 'data-test': 'notes' }, h('li', {}, spinner('Loading notes')));
+  const load = async () => {
+    try {
+      const body = await get(`/customers/${enc(c.id)}/notes`);
+      const notes = body.items || [];
+      replace(list, notes.length ? notes.map(noteItem) : h('li', { class: 'empty' }, 'No notes yet.'));
+    } catch (e) {
+      replace(list, h('li', { class: 'text-error' }, humanise(e)));
+    }
+  };
+  load();
+  let form = null;
+  if (can('customers:write')) {
+    form = h('form', { class: 'note-form', novalidate: true },
+      h('div', { class: 'form-error' }),
+      field({ label: 'Add a note', name: 'body', type: 'textarea', attrs: { rows: '2', maxlength: '4000', placeholder: 'Preferences, issues, delivery instructions…' } }),
+      h('div', { class: 'row-end' }, h('button', { type: 'submit', class: 'btn btn-primary btn-sm' }, 'Add note')));
+    const textarea = form.querySelector('textarea');
+    textarea.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
+    });
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const body = textarea.value.trim();
+      if (!body) return showError(form, { field: 'body', message: 'Write the note first' });
+      try {
+        await post(`/customers/${enc(c.id)}/notes`, { body });
+        textarea.value = '';
+        toast('Note added');
+        await load();
+      } catch (err) { showError(form, err); }
+    });
+  }
+  return panel('Notes', null, form, list);
+}
+
+function noteItem(n) {
+  return h('li', { class: 'note' },
+    h('p', { class: 'note-body' }, n.body),
+    h('div', { class: 'note-meta' }, `${n.author} · ${fmt.dateTime(n.created_at)}`));
+}
+
+function dl(rows) {
+  return h('dl', { class: 'facts' }, rows.filter((r) => r && r[1] !== null && r[1] !== undefined && r[1] !== '').map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+function detailsPanel(c) {
+  const addresses = (c.addresses || []).map((a) => h('div', { class: 'address' },
+    a.label ? h('strong', {}, a.label + ': ') : null,
+    [a.line1, a.line2, `${a.city}, ${a.region} ${a.postal_code}`].filter(Boolean).join(', '),
+    a.delivery_instructions ? h('div', { class: 'muted' }, a.delivery_instructions) : null));
+  return panel('Contact', null, dl([
+    ['Phone', c.phone ? h('a', { href: `tel:${c.phone}` }, fmt.phone(c.phone)) : '—'],
+    ['Email', c.email ? h('a', { href: `mailto:${c.email}` }, c.email) : '—'],
+    ['Date of birth', c.date_of_birth ? `${fmt.date(c.date_of_birth)} (${c.age})` : '—'],
+    ['Preferred name', c.preferred_name],
+    ['Address', addresses.length ? addresses : null],
+    ['Customer since', fmt.date(String(c.created_at).slice(0, 10))],
+    ['Source', c.created_channel ? c.created_channel.replace('_', ' ') : null],
+  ]));
+}
+
+function idPanel(c) {
+  const doc = c.id_document;
+  const body = h('div', {});
+  if (!doc) {
+    body.append(emptyState('No ID on file. Scan the ID from the lookup screen, or add it by editing the profile.'));
+  } else {
+    const expired = idExpired(c);
+    body.append(dl([
+      ['Document', fmt.idKind(doc.kind)],
+      ['Number', doc.number],
+      ['Issued by', doc.jurisdiction],
+      ['Expires', doc.expiry ? h('span', { class: expired ? 'text-error' : '' }, fmt.date(doc.expiry), expired ? ' (expired)' : '') : null],
+    ]));
+  }
+  const medical = c.medical_card;
+  if (medical) {
+    body.append(h('h3', { class: 'subhead' }, 'Medical card'), dl([
+      ['Number', medical.number],
+      ['State', medical.issuing_state || medical.jurisdiction],
+      ['Expires', medical.expiry ? h('span', { class: medical.expired ? 'text-error' : '' }, fmt.date(medical.expiry), medical.expired ? ' (expired)' : '') : null],
+    ]));
+  }
+  const linkList = (title, links) => {
+    if (!Array.isArray(links) || !links.length) return;
+    body.append(h('h3', { class: 'subhead' }, title),
+      h('ul', { class: 'plain links' }, links.map((l) => h('li', {},
+        h('a', { href: `/app/customers/${enc(l.id || l.customer_id)}`, 'data-link': true }, l.display_name || [l.first_name, l.last_name].filter(Boolean).join(' ') || 'Linked customer')))));
+  };
+  linkList('Patients (as caregiver)', c.patients);
+  linkList('Caregivers', c.caregivers);
+  if (can('id_images:read') && doc) {
+    const slot = h('div', { class: 'id-image-slot' });
+    const button = h('button', {
+      type: 'button', class: 'btn btn-sm',
+      onclick: async () => {
+        button.disabled = true;
+        try {
+          const res = await fetch(`/api/v1/customers/${enc(c.id)}/id-image`, { credentials: 'same-origin' });
+          if (res.status === 404) { replace(slot, emptyState('No ID image on file.')); return; }
+          if (!res.ok) throw new Error(`could not load the image (${res.status})`);
+          const url = URL.createObjectURL(await res.blob());
+          replace(slot, h('img', { src: url, alt: `ID image of ${fmt.fullName(c)}`, class: 'id-image' }),
+            h('div', { class: 'hint' }, 'This view is recorded in the audit log.'));
+        } catch (e) {
+          replace(slot, h('span', { class: 'text-error' }, e.message));
+        } finally { button.disabled = false; }
+      },
+    }, icon('card'), 'Show ID image');
+    body.append(h('div', { class: 'row-start' }, button), slot);
+  }
+  return panel('ID & eligibility', null, body);
+}
+
+async function fillHistory(slot, c) {
+  const body = await optional(get(`/customers/${enc(c.id)}/orders${qs({ limit: 20 })}`)).catch(() => null);
+  if (!body) return;
+  const orders = body.items || body.orders || [];
+  const table = orders.length
+    ? h('table', { class: 'table' },
+      h('thead', {}, h('tr', {}, ['Order', 'Date', 'Channel', 'Status', 'Items', 'Total'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, orders.map((o) => h('tr', {},
+        h('td', {}, o.number || o.order_number || String(o.id).slice(-6)),
+        h('td', {}, fmt.dateTime(o.created_at || o.at || o.completed_at)),
+        h('td', {}, (o.channel || '').replace('_', ' ')),
+        h('td', {}, badge((o.status || '').replace('_', ' ') || '—', o.status === 'returned' || o.status === 'voided' ? 'warn' : 'neutral')),
+        h('td', { class: 'num' }, fmt.count(o.item_count ?? (o.items ? o.items.length : null))),
+        h('td', { class: 'num' }, fmt.money(o.total_cents ?? o.total))))))
+    : emptyState('No purchases yet.');
+  replace(slot, panel('Purchase history', { class: 'panel', 'data-test': 'history' }, table));
+}
+
+async function fillLoyalty(slot, c, refresh) {
+  const body = await optional(get(`/customers/${enc(c.id)}/loyalty/history${qs({ limit: 10 })}`)).catch(() => null);
+  const canAdjust = can('loyalty:adjust');
+  if (!body && !canAdjust) return;
+  if (!body) {
+    const probe = await optional(get(`/customers/${enc(c.id)}/loyalty`)).catch(() => null);
+    if (!probe) return;
+  }
+  const entries = body ? (body.items || body.entries || []) : [];
+  const list = entries.length
+    ? h('ul', { class: 'ledger' }, entries.map((e) => {
+      const pts = e.points ?? e.delta ?? 0;
+      return h('li', {},
+        h('span', { class: 'ledger-pts ' + (pts < 0 ? 'neg' : 'pos') }, (pts > 0 ? '+' : '') + fmt.count(pts)),
+        h('span', { class: 'ledger-why' }, e.reason || e.kind || ''),
+        h('span', { class: 'ledger-when muted' }, fmt.dateTime(e.at || e.created_at)));
+    }))
+    : emptyState('No loyalty activity yet.');
+  const adjust = canAdjust ? h('button', {
+    type: 'button', class: 'btn btn-sm', 'data-test': 'adjust-points',
+    onclick: () => adjustPoints(c, refresh),
+  }, 'Adjust points') : null;
+  replace(slot, panel('Loyalty', null, adjust ? h('div', { class: 'row-end' }, adjust) : null, list));
+}
+
+async function adjustPoints(c, refresh) {
+  await dialog('Adjust loyalty points', (close) => {
+    const form = h('form', { novalidate: true },
+      h('div', { class: 'form-error' }),
+      field({ label: 'Points (use − to remove)', name: 'points', type: 'number', required: true, attrs: { step: '1', 'data-autofocus': true } }),
+      field({ label: 'Reason', name: 'reason', required: true, hint: 'Required; kept in the loyalty history and the audit log', attrs: { maxlength: '200' } }),
+      h('div', { class: 'dialog-actions' },
+        h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),
+        h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save')));
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      const v = formValues(form);
+      const points = Number(v.points);
+      if (!v.points || !Number.isInteger(points) || points === 0) return showError(form, { field: 'points', message: 'Enter a whole number of points, not zero' });
+      if (!v.reason) return showError(form, { field: 'reason', message: 'A reason is required' });
+      try {
+        await post(`/customers/${enc(c.id)}/loyalty/adjustments`, { points, reason: v.reason });
+        close(true);
+        toast('Points adjusted');
+        await refresh();
+      } catch (err) { showError(form, err); }
+    });
+    return form;
+  });
+}
