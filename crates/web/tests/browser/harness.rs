@@ -192,11 +192,6 @@ impl Browser {
         self.find(css).await.click().await.expect("click");
     }
 
-    /// The text of the whole page.
-    pub async fn page_text(&self) -> String {
-        self.find("body").await.text().await.unwrap_or_default()
-    }
-
     /// Saves a PNG to `artifacts/screenshots/<name>.png` at the workspace root.
     pub async fn screenshot(&self, name: &str) {
         // Let transitions and fonts settle so the picture shows the screen as a person sees it.
