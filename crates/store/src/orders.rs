@@ -295,13 +295,6 @@ impl Store {
     /// Catalogue lookups for the request's lines (outside the write transaction: the catalogue
     /// is not part of the compliance decision's consistency).
     async fn resolve_lines(&self, lines: &[LineInput]) -> Result<Vec<ResolvedLine>> {
-        if lines.is_empty() {
-            return Err(StoreError::invalid(
-                "lines",
-                "empty_cart",
-                "add at least one line",
-            ));
-        }
         let skus: Vec<String> = lines.iter().filter_map(|l| l.sku.clone()).collect();
         let products = self.products_by_sku(&skus).await?;
         lines
@@ -382,7 +375,9 @@ impl Store {
             .collect())
     }
 
-    /// Runs the gate and prices without writing anything (the register's what-if).
+    /// Runs the gate and prices without writing anything (the register's what-if). An empty cart
+    /// is allowed here: its limits are what is left of each allotment before anything is rung up,
+    /// which the profile screen shows as a meter.
     pub async fn quote(
         &self,
         req: &CheckoutRequest,
@@ -410,6 +405,13 @@ impl Store {
             && let Some(replay) = self.replay(key).await?
         {
             return Ok(replay);
+        }
+        if req.lines.is_empty() {
+            return Err(StoreError::invalid(
+                "lines",
+                "empty_cart",
+                "add at least one line",
+            ));
         }
         let store = self.retail_store(req.store_id).await?;
         let lines = self.resolve_lines(&req.lines).await?;

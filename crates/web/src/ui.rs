@@ -33,6 +33,8 @@ pub fn routes() -> Router<AppState> {
         .route("/app", get(index))
         .route("/app/", get(index))
         .route("/app/{*client_route}", get(index))
+        // Where a refused HTML-form sign-in (`POST /api/v1/session`) sends the browser back to.
+        .route("/sign-in", get(index))
         .route("/assets/{*path}", get(asset))
 }
 

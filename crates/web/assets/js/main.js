@@ -14,6 +14,7 @@ import * as admin from './views/admin.js';
 
 const ROUTES = [
   { path: '/app/signin', view: signin, public: true, title: 'Sign in' },
+  { path: '/sign-in', view: signin, public: true, title: 'Sign in' },
   { path: '/app', view: lookup, title: 'Lookup', nav: 'lookup' },
   { path: '/app/lookup', view: lookup, title: 'Lookup', nav: 'lookup' },
   { path: '/app/customers/new', view: customerForm, title: 'New customer', nav: 'lookup' },

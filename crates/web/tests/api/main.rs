@@ -2,6 +2,7 @@
 
 mod auth;
 mod customers;
+mod limits_meter;
 mod orders;
 mod permissions;
 mod search;

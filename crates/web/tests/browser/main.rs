@@ -1,10 +1,12 @@
 //! Staff web app journeys in a real (headless) Chromium against a real server on SQLite.
-//! The API tests cover both engines; these check what a budtender actually sees and does.
+//! The API tests cover both engines; these check what staff actually see and do, signed in with a
+//! real password through the sign-in screen.
 
 mod harness;
 
-use canopy_testkit::{Engine, TestApp};
-use harness::Driver;
+use canopy_domain::Role;
+use canopy_testkit::{Engine, TEST_PASSWORD, TestApp};
+use harness::{Browser, Driver};
 use serde_json::json;
 
 async fn app() -> TestApp {
@@ -27,88 +29,192 @@ async fn sarah(app: &TestApp) -> String {
     .await
 }
 
+async fn denver_store(app: &TestApp) -> String {
+    let res = app
+        .post(
+            "/api/v1/stores",
+            json!({"name": "Canopy Denver", "licence_type": "adult_use", "jurisdiction": "US-CO"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+    res.body["id"].as_str().expect("id").to_string()
+}
+
+/// Signs in through the sign-in screen as a new staff member with `role`; lands on lookup.
+async fn sign_in(browser: &Browser, app: &TestApp, username: &str, role: Role) {
+    app.create_user(username, role).await;
+    browser.goto(&app.url("/")).await;
+    browser
+        .wait_path("the sign-in screen", |p| p == "/app/signin")
+        .await;
+    browser.type_into("input[name=username]", username).await;
+    browser
+        .type_into("input[name=password]", TEST_PASSWORD)
+        .await;
+    browser.click(".signin-form button[type=submit]").await;
+    browser.find("#lookup-search").await;
+}
+
 #[tokio::test]
-async fn a_budtender_finds_a_customer_by_phone_opens_the_profile_and_adds_a_note() {
+async fn a_budtender_finds_a_customer_by_phone_adds_a_note_and_checks_them_in_and_another_register_sees_it()
+ {
     let Some(driver) = Driver::start().await else {
         return;
     };
     let app = app().await;
     let id = sarah(&app).await;
-    let browser = driver.browser(1440, 900).await;
+    denver_store(&app).await;
+    let register = driver.browser(1440, 900).await;
+    let other_register = driver.browser(1024, 768).await;
 
-    browser.goto(&app.url("/")).await;
-    browser.find("#lookup-search").await;
-    browser.screenshot("lookup-empty-1440").await;
+    // Arrange: a second register watching the queue.
+    sign_in(&other_register, &app, "jamie", Role::Budtender).await;
+    other_register.goto(&app.url("/app/queue")).await;
+    other_register
+        .wait_text("[data-test=queue]", "Nobody is waiting")
+        .await;
+
+    // The sign-in screen refuses a wrong password and says so.
+    app.create_user("alex", Role::Budtender).await;
+    register.goto(&app.url("/")).await;
+    register.type_into("input[name=username]", "alex").await;
+    register
+        .type_into("input[name=password]", "not-the-password")
+        .await;
+    register.click(".signin-form button[type=submit]").await;
+    register.wait_text(".form-error", "do not match").await;
+    register.screenshot("signin-refused-1440").await;
+    register
+        .type_into("input[name=password]", TEST_PASSWORD)
+        .await;
+    register.click(".signin-form button[type=submit]").await;
+    register.find("#lookup-search").await;
+    register.screenshot("lookup-empty-1440").await;
+
     // Phone typed the way a customer reads it out; results appear without pressing anything.
-    browser.type_into("#lookup-search", "303.555.0142").await;
-    browser.wait_text("#lookup-results", "Sarah Mitchell").await;
-    browser.screenshot("lookup-results-1440").await;
+    register.type_into("#lookup-search", "303.555.0142").await;
+    register
+        .wait_text("#lookup-results", "Sarah Mitchell")
+        .await;
+    register.screenshot("lookup-results-1440").await;
     // Keyboard only: the first match is active, Enter opens it.
-    browser.type_into("#lookup-search", "\u{E007}").await;
-    browser
+    register.type_into("#lookup-search", "\u{E007}").await;
+    register
         .wait_path("the profile", |p| p == format!("/app/customers/{id}"))
         .await;
-    browser.wait_text("h1", "Sarah Mitchell").await;
-    browser
-        .wait_text("[data-test=eligibility]", "Compliant")
-        .await;
+    register.wait_text("h1", "Sarah Mitchell").await;
+    register.wait_text("[data-test=eligibility]", "Age").await;
+    register.find("[data-test=limits]").await;
 
-    browser
+    register
         .type_into(
             ".note-form textarea",
             "Prefers indica; ask about the loyalty card",
         )
         .await;
-    browser.click(".note-form button[type=submit]").await;
-    browser
+    register.click(".note-form button[type=submit]").await;
+    register
         .wait_text(
             "[data-test=notes]",
             "Prefers indica; ask about the loyalty card",
         )
         .await;
-    browser.screenshot("profile-1440").await;
-
     let notes = app.get(&format!("/api/v1/customers/{id}/notes")).await;
     assert_eq!(
         notes.body["items"][0]["body"],
         "Prefers indica; ask about the loyalty card"
     );
-    browser.close().await;
+
+    // One tap checks in; the other register's queue shows it without a reload.
+    register.click("[data-test=check-in]").await;
+    register
+        .wait_text(".checkin-result", "Customer Checked In")
+        .await;
+    register.screenshot("profile-checked-in-1440").await;
+    other_register
+        .wait_text("[data-test=queue]", "Sarah M.")
+        .await;
+    other_register.screenshot("queue-1024").await;
+
+    register.click("[data-test=sign-out]").await;
+    register
+        .wait_path("the sign-in screen", |p| p == "/app/signin")
+        .await;
+    let session = register
+        .client
+        .execute(
+            "return fetch('/api/v1/session').then(r => r.status)",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(session, json!(401), "signed out for real");
+    register.close().await;
+    other_register.close().await;
 }
 
 #[tokio::test]
-async fn a_manager_bans_a_customer_and_the_profile_shows_the_ban_and_its_reason() {
+async fn a_manager_bans_a_customer_and_a_budtender_sees_the_flag_and_check_in_is_refused_with_the_reason()
+ {
     let Some(driver) = Driver::start().await else {
         return;
     };
     let app = app().await;
     let id = sarah(&app).await;
-    let browser = driver.browser(1024, 768).await;
+    denver_store(&app).await;
+    let manager = driver.browser(1024, 768).await;
+    let budtender = driver.browser(1024, 768).await;
 
-    browser
+    sign_in(&manager, &app, "morgan", Role::Manager).await;
+    manager
         .goto(&app.url(&format!("/app/customers/{id}")))
         .await;
-    browser.click("[data-test=ban]").await;
-    browser
+    manager.click("[data-test=ban]").await;
+    manager
         .type_into("dialog input[name=reason]", "Resold product to a minor")
         .await;
-    browser.click("dialog button[type=submit]").await;
-
-    browser
+    manager.screenshot("ban-dialog-1024").await;
+    manager.click("dialog button[type=submit]").await;
+    manager
         .wait_text(
             "[data-test=banned-banner]",
             "Banned — Resold product to a minor",
         )
         .await;
-    browser.wait_text("[data-test=eligibility]", "Banned").await;
-    browser.screenshot("profile-banned-1024").await;
     let stored = app.get(&format!("/api/v1/customers/{id}")).await;
     assert_eq!(stored.body["banned"], true);
 
+    sign_in(&budtender, &app, "sam", Role::Budtender).await;
     // A banned customer still appears in search, flagged.
-    browser.goto(&app.url("/app/lookup?q=Mitchell")).await;
-    browser.wait_text("#lookup-results", "Banned").await;
-    browser.close().await;
+    budtender.type_into("#lookup-search", "Mitchell").await;
+    budtender.wait_text("#lookup-results", "Banned").await;
+    budtender.type_into("#lookup-search", "\u{E007}").await;
+    budtender
+        .wait_text("[data-test=banned-banner]", "Resold product to a minor")
+        .await;
+    // Budtenders cannot lift a ban.
+    let unban = budtender
+        .client
+        .find_all(fantoccini::Locator::Css(
+            "[data-test=unban], [data-test=ban]",
+        ))
+        .await
+        .expect("find");
+    assert!(unban.is_empty(), "no ban controls for a budtender");
+
+    budtender.click("[data-test=check-in]").await;
+    budtender
+        .wait_text("[data-test=checkin-refused]", "Resold product to a minor")
+        .await;
+    budtender.screenshot("profile-banned-refused-1024").await;
+    let store_queue = app.get("/api/v1/stores").await;
+    let store_id = store_queue.body["items"][0]["id"].as_str().expect("store");
+    let queue = app
+        .get(&format!("/api/v1/stores/{store_id}/checkins"))
+        .await;
+    assert_eq!(queue.body["items"], json!([]), "nobody was queued");
+    manager.close().await;
+    budtender.close().await;
 }
 
 #[tokio::test]
@@ -118,6 +224,7 @@ async fn the_new_customer_form_shows_the_api_error_beside_the_field() {
     };
     let app = app().await;
     let browser = driver.browser(1024, 768).await;
+    sign_in(&browser, &app, "robin", Role::Budtender).await;
 
     browser.goto(&app.url("/app/customers/new")).await;
     browser.type_into("input[name=first_name]", "Jordan").await;
@@ -150,4 +257,39 @@ async fn the_new_customer_form_shows_the_api_error_beside_the_field() {
         .await;
     browser.wait_text("h1", "Jordan Reyes").await;
     browser.close().await;
+}
+
+#[tokio::test]
+async fn the_admin_screens_and_dashboard_render_on_a_tablet_and_a_desktop() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = app().await;
+    sarah(&app).await;
+    denver_store(&app).await;
+    let res = app
+        .post(
+            "/api/v1/groups",
+            json!({"name": "VIP", "description": "Regulars", "discounts": [{"type": "percent", "percent": "10"}]}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+    for (width, height) in [(1024, 768), (1440, 900)] {
+        let browser = driver.browser(width, height).await;
+        sign_in(&browser, &app, &format!("admin{width}"), Role::Admin).await;
+        browser.goto(&app.url("/app/dashboard")).await;
+        browser.wait_text("[data-test=dash-customers]", "1").await;
+        browser.screenshot(&format!("dashboard-{width}")).await;
+        for section in ["groups", "staff", "keys", "stores", "audit"] {
+            browser
+                .goto(&app.url(&format!("/app/admin/{section}")))
+                .await;
+            browser.find(".admin-body table, .admin-body .empty").await;
+            browser
+                .screenshot(&format!("admin-{section}-{width}"))
+                .await;
+        }
+        browser.wait_text(".admin-body", "customer.create").await;
+        browser.close().await;
+    }
 }

@@ -80,7 +80,7 @@ function formDialog(title, fields, submitLabel, submit) {
 function discountText(g) {
   const ds = g.discounts || [];
   if (!ds.length) return '—';
-  return ds.map((d) => d.label || (d.percent !== undefined && d.percent !== null ? `${d.percent}% off` : `${fmt.money(d.amount_cents)} off`)).join(', ');
+  return ds.map((d) => (d.type === 'percent' ? `${d.basis_points / 100}% off` : d.type === 'amount' ? `${fmt.money(d.cents)} off` : d.label)).join(', ');
 }
 
 async function groups(ctx, redraw) {
@@ -89,6 +89,7 @@ async function groups(ctx, redraw) {
   const list = items(body);
   const edit = async (g) => {
     const d = (g && g.discounts && g.discounts[0]) || {};
+    d.percent = d.basis_points !== undefined ? d.basis_points / 100 : undefined;
     const ok = await formDialog(g ? `Edit ${g.name}` : 'New group', [
       field({ label: 'Name', name: 'name', value: g && g.name, required: true, attrs: { 'data-autofocus': true } }),
       field({ label: 'Description', name: 'description', value: g && g.description }),
@@ -242,7 +243,7 @@ async function stores(ctx, redraw) {
   const body = await optional(get('/stores'));
   if (!body) return null;
   const list = items(body);
-  const loyalty = await optional(get('/loyalty/settings')).catch(() => null);
+  const loyalty = await optional(get('/loyalty/program')).catch(() => null);
   const edit = async (s) => {
     const ok = await formDialog(s ? `Settings for ${s.name}` : 'New store', [
       field({ label: 'Name', name: 'name', value: s && s.name, required: true, attrs: { 'data-autofocus': true } }),
@@ -296,7 +297,7 @@ function loyaltySettings(settings, redraw) {
       if (!(k in v) || typeof old === 'object') continue;
       patchBody[k] = typeof old === 'number' ? Number(v[k]) : typeof old === 'boolean' ? v[k] === 'true' : v[k];
     }
-    try { await patch('/loyalty/settings', patchBody); toast('Loyalty settings saved'); redraw(); } catch (err) { showError(form, err); }
+    try { await put('/loyalty/program', { ...settings, ...patchBody }); toast('Loyalty settings saved'); redraw(); } catch (err) { showError(form, err); }
   });
   return form;
 }

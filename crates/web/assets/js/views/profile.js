@@ -232,62 +232,85 @@ function banToggle(c, refresh) {
 }
 
 async function fillTiles(tiles, c) {
-  const [stats, loyalty, groups] = await Promise.all([
-    optional(get(`/customers/${enc(c.id)}/stats`)).catch(() => null),
-    optional(get(`/customers/${enc(c.id)}/loyalty`)).catch(() => null),
-    optional(get(`/customers/${enc(c.id)}/groups`)).catch(() => null),
-  ]);
+  const loyalty = await optional(get(`/customers/${enc(c.id)}/loyalty`)).catch(() => null);
   const items = [];
   if (loyalty) {
-    const balance = loyalty.balance ?? loyalty.points ?? loyalty.balance_points;
-    const today = loyalty.earned_today ?? loyalty.today;
-    items.push(tile({ label: 'Loyalty Points', value: fmt.count(balance), sub: today ? `+${fmt.count(today)} today` : null, test: 'loyalty-balance' }));
+    const today = loyalty.earned_today ?? null;
+    items.push(tile({ label: 'Loyalty Points', value: fmt.count(loyalty.balance), sub: today ? `+${fmt.count(today)} today` : (loyalty.available_value_cents ? `worth ${fmt.money(loyalty.available_value_cents)}` : null), test: 'loyalty-balance' }));
+  }
+  const stats = c.stats;
+  if (stats) {
+    items.push(tile({ label: 'Lifetime', value: fmt.moneyShort(stats.lifetime_spend_cents), test: 'lifetime' }));
+    items.push(tile({ label: 'Orders', value: fmt.count(stats.order_count), test: 'orders' }));
+  }
+  for (const g of (c.groups || []).slice(0, 2)) {
+    const d = (g.discounts || [])[0];
+    items.push(tile({ label: g.name, value: groupTitle(g), sub: d ? discountLabel(d) : null, kind: 'accent', test: 'group' }));
   }
   if (stats) {
-    items.push(tile({ label: 'Lifetime', value: fmt.moneyShort(stats.lifetime_spend_cents ?? stats.lifetime_spend ?? stats.lifetime_cents), test: 'lifetime' }));
-    items.push(tile({ label: 'Orders', value: fmt.count(stats.order_count ?? stats.orders), test: 'orders' }));
-    const last = stats.last_purchase || stats.last_order;
-    const lastAt = (last && (last.at || last.created_at || last.completed_at)) || stats.last_purchase_at;
-    const lastTotal = (last && (last.total_cents ?? last.total)) ?? stats.last_purchase_total_cents;
-    items.push(tile({ label: 'Last Purchase', value: lastAt ? fmt.relative(lastAt) : 'Never', sub: lastAt && lastTotal !== undefined ? fmt.money(lastTotal) : null, test: 'last-purchase' }));
-  }
-  const groupList = groups ? (groups.items || groups.groups || groups) : [];
-  if (Array.isArray(groupList) && groupList.length) {
-    const g = groupList[0];
-    const discount = g.discount_percent ?? g.discount_pct ?? (g.discount_bps !== undefined ? g.discount_bps / 100 : null);
     items.push(tile({
-      label: groupList.length > 1 ? `+${groupList.length - 1} more group${groupList.length > 2 ? 's' : ''}` : 'Group',
-      value: g.name,
-      sub: discount ? `${discount}% discount` : null,
-      kind: 'accent', test: 'groups',
+      label: 'Last Purchase',
+      value: stats.last_purchase_at ? fmt.relative(stats.last_purchase_at) : 'None yet',
+      sub: stats.last_purchase_at && stats.last_purchase_cents !== null && stats.last_purchase_cents !== undefined ? fmt.money(stats.last_purchase_cents) : null,
+      test: 'last-purchase',
     }));
   }
   replace(tiles, items);
-  tiles.hidden = items.length === 0;
 }
 
+/** "VIP Member" for a group called VIP; other names as they are. */
+function groupTitle(g) {
+  return /^[A-Z]{2,4}$/.test(g.name) ? `${g.name} Member` : g.name;
+}
+
+export function discountLabel(d) {
+  if (d.type === 'percent' && d.basis_points !== undefined) return `${d.basis_points / 100}% discount`;
+  if (d.type === 'amount' && d.cents !== undefined) return `${fmt.money(d.cents)} off`;
+  return d.label || '';
+}
+
+/** Today's and the rolling window's remaining allotment: a quote of an empty cart at this store. */
 async function fillLimits(slot, c) {
-  const body = await optional(get(`/customers/${enc(c.id)}/limits`)).catch(() => null);
-  if (!body) return;
-  const rows = body.limits || body.items || body.remaining || [];
-  if (!rows.length) return;
-  replace(slot, panel('Purchase limits', { class: 'panel limits' },
-    h('div', { class: 'meters' }, rows.map((r) => meter(r)))));
+  if (!session.storeId || c.banned) return;
+  let quote;
+  try {
+    quote = await optional(post('/checkout/quote', { customer_id: c.id, store_id: session.storeId, lines: [] }));
+  } catch {
+    return;
+  }
+  const outcomes = quote && quote.limits && quote.limits.outcomes;
+  if (!outcomes || !outcomes.length) return;
+  const rows = outcomes.filter((o) => o.window !== 'transaction');
+  const shown = rows.length ? rows : outcomes;
+  replace(slot, panel('Purchase limits remaining', { class: 'panel limits', 'data-test': 'limits' },
+    h('div', { class: 'meters' }, shown.map((o) => meter(o))),
+    h('div', { class: 'hint' }, `${quote.limits.jurisdiction || ''} rules ${quote.limits.rule_version || ''} · ${quote.limits.enforcement === 'warn' ? 'warn mode' : 'over-limit sales are blocked'}`)));
 }
 
-function meter(r) {
-  const limit = Number(r.limit_mg ?? r.limit ?? 0);
-  const used = Number(r.used_mg ?? r.used ?? 0);
-  const remaining = Number(r.remaining_mg ?? r.remaining ?? Math.max(0, limit - used));
-  const pct = limit > 0 ? Math.min(100, Math.round((used / limit) * 100)) : 0;
-  const kind = pct >= 100 ? 'danger' : pct >= 75 ? 'warn' : 'ok';
+function windowLabel(w) {
+  if (w === 'day') return 'today';
+  if (w === 'transaction') return 'per sale';
+  if (w === 'calendar_month') return 'this month';
+  const m = /^rolling_(\d+)_days$/.exec(w || '');
+  return m ? `last ${m[1]} days` : (w || '');
+}
+
+function meter(o) {
+  const limit = Number(o.limit);
+  const used = Number(o.used);
+  const remaining = Number(o.remaining);
+  const hasLimit = o.limit !== null && o.limit !== undefined && Number.isFinite(limit) && limit > 0;
+  const pct = hasLimit ? Math.min(100, Math.round((used / limit) * 100)) : 0;
+  const kind = o.exceeded || pct >= 100 ? 'danger' : pct >= 75 ? 'warn' : 'ok';
   const fill = h('span', { class: 'meter-fill' });
   fill.style.width = `${pct}%`; // a CSSOM write, which the no-inline-styles CSP allows
+  const unit = o.unit === 'units' ? '' : ` ${o.unit}`;
+  const num = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 2 : 1));
   return h('div', { class: `meter meter-${kind}` },
     h('div', { class: 'meter-head' },
-      h('span', { class: 'meter-label' }, r.label || r.name || r.category || 'Limit', r.window ? h('span', { class: 'muted' }, ` · ${r.window}`) : null),
-      h('span', { class: 'meter-value' }, `${fmt.weight(remaining)} left of ${fmt.weight(limit)}`)),
-    h('div', { class: 'meter-bar', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': String(limit), 'aria-valuenow': String(used), 'aria-label': `${r.label || 'Limit'} used` },
+      h('span', { class: 'meter-label' }, o.label || o.rule, h('span', { class: 'muted' }, ` · ${windowLabel(o.window)}`)),
+      h('span', { class: 'meter-value' }, hasLimit ? `${num(remaining)}${unit} left of ${num(limit)}${unit}` : 'no limit')),
+    h('div', { class: 'meter-bar', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': String(hasLimit ? limit : 0), 'aria-valuenow': String(used), 'aria-label': `${o.label || o.rule} used ${windowLabel(o.window)}` },
       fill));
 }
 
@@ -410,19 +433,20 @@ function idPanel(c) {
 async function fillHistory(slot, c) {
   const body = await optional(get(`/customers/${enc(c.id)}/orders${qs({ limit: 20 })}`)).catch(() => null);
   if (!body) return;
-  const orders = body.items || body.orders || [];
+  const orders = body.items || [];
   const table = orders.length
     ? h('table', { class: 'table' },
-      h('thead', {}, h('tr', {}, ['Order', 'Date', 'Channel', 'Status', 'Items', 'Total'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('thead', {}, h('tr', {}, ['Order', 'Placed', 'Channel', 'Status', 'Items', 'Total'].map((t) => h('th', { scope: 'col', class: t === 'Total' || t === 'Items' ? 'num' : null }, t)))),
       h('tbody', {}, orders.map((o) => h('tr', {},
-        h('td', {}, o.number || o.order_number || String(o.id).slice(-6)),
-        h('td', {}, fmt.dateTime(o.created_at || o.at || o.completed_at)),
-        h('td', {}, (o.channel || '').replace('_', ' ')),
-        h('td', {}, badge((o.status || '').replace('_', ' ') || '—', o.status === 'returned' || o.status === 'voided' ? 'warn' : 'neutral')),
-        h('td', { class: 'num' }, fmt.count(o.item_count ?? (o.items ? o.items.length : null))),
-        h('td', { class: 'num' }, fmt.money(o.total_cents ?? o.total))))))
+        h('td', {}, `#${o.number}`),
+        h('td', {}, fmt.dateTime(o.placed_at)),
+        h('td', {}, (o.channel || '').replace(/_/g, ' ')),
+        h('td', {}, badge((o.status || '').replace(/_/g, ' ') || '—', ['returned', 'voided', 'cancelled', 'partially_returned'].includes(o.status) ? 'warn' : 'neutral')),
+        h('td', { class: 'num' }, o.lines && o.lines.length ? fmt.count(o.lines.reduce((n, l) => n + (l.quantity || 1), 0)) : '—'),
+        h('td', { class: 'num' }, fmt.money(o.total_cents))))))
     : emptyState('No purchases yet.');
-  replace(slot, panel('Purchase history', { class: 'panel', 'data-test': 'history' }, table));
+  const note = body.view === 'summary' ? h('div', { class: 'hint' }, 'Recent orders only (last 30 days). Managers see the full history.') : null;
+  replace(slot, panel('Purchase history', { class: 'panel', 'data-test': 'history' }, table, note));
 }
 
 async function fillLoyalty(slot, c, refresh) {
@@ -439,7 +463,7 @@ async function fillLoyalty(slot, c, refresh) {
       const pts = e.points ?? e.delta ?? 0;
       return h('li', {},
         h('span', { class: 'ledger-pts ' + (pts < 0 ? 'neg' : 'pos') }, (pts > 0 ? '+' : '') + fmt.count(pts)),
-        h('span', { class: 'ledger-why' }, e.reason || e.kind || ''),
+        h('span', { class: 'ledger-why' }, e.description || e.reason || e.kind || ''),
         h('span', { class: 'ledger-when muted' }, fmt.dateTime(e.at || e.created_at)));
     }))
     : emptyState('No loyalty activity yet.');

@@ -5,7 +5,12 @@ import { field, showError, clearErrors, alertBox } from '../components.js';
 import { signIn, session } from '../session.js';
 import { afterSignIn } from '../main.js';
 
-export async function view() {
+const FORM_ERRORS = {
+  invalid_credentials: 'That username and password do not match. Try again.',
+  too_many_attempts: 'Too many attempts. Wait a minute and try again.',
+};
+
+export async function view(ctx) {
   if (session.user) {
     queueMicrotask(() => afterSignIn());
     return h('div');
@@ -15,6 +20,8 @@ export async function view() {
     field({ label: 'Username', name: 'username', required: true, autocomplete: 'username', attrs: { 'data-autofocus': true, autocapitalize: 'none', spellcheck: 'false' } }),
     field({ label: 'Password', name: 'password', type: 'password', required: true, autocomplete: 'current-password' }),
     h('button', { class: 'btn btn-primary btn-block', type: 'submit' }, 'Sign in'));
+  const refused = ctx && ctx.query.get('error');
+  if (refused) showError(form, { message: FORM_ERRORS[refused] || 'Sign-in was refused. Try again.' });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
