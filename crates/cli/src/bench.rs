@@ -5,7 +5,10 @@ use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use canopy_store::Store;
+use canopy_domain::staff::parse_key_name;
+use canopy_domain::{Actor, PermissionSet};
+use canopy_store::{NewApiKey, Store};
+use canopy_web::auth::secrets;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -55,6 +58,7 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
         eprintln!("seeded in {:.1}s", started.elapsed().as_secs_f64());
     }
     let queries = sample_queries(&store, args.queries).await?;
+    let token = bench_key(&store).await?;
     store.close().await;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -78,7 +82,7 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     wait_until_up(&client, &base).await?;
-    let token = std::env::var("CANOPY_BENCH_TOKEN").ok();
+    let token = Some(token);
 
     println!(
         "engine: {}   customers: {}   queries per kind: {}",
@@ -119,6 +123,24 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
         println!("server peak RSS: {:.0} MB", kb as f64 / 1024.0);
     }
     Ok(())
+}
+
+/// A read-only API key for this run, so the benchmark goes through authentication like a real register.
+async fn bench_key(store: &Store) -> anyhow::Result<String> {
+    let secret = secrets::new_api_key();
+    let scopes =
+        PermissionSet::parse_scopes(["customers:read"]).map_err(|e| anyhow::anyhow!(e.message))?;
+    let name = parse_key_name("search benchmark").map_err(|e| anyhow::anyhow!(e.message))?;
+    let key = NewApiKey {
+        name,
+        prefix: secrets::api_key_prefix(&secret),
+        key_hash: secrets::digest(&secret),
+        scopes,
+    };
+    store
+        .create_api_key(key, &Actor::system("bench"), jiff::Timestamp::now())
+        .await?;
+    Ok(secret)
 }
 
 fn engine_name(url: &str) -> &'static str {
