@@ -3,10 +3,12 @@
 
 use anyhow::Context;
 use canopy_domain::{
-    Actor, Address, Ban, Channel, CustomerDraft, CustomerId, CustomerType, Email, IdDocument,
-    IdDocumentKind, PersonName, PhoneNumber, Role, Username,
+    Actor, Address, Ban, Channel, CustomerDraft, CustomerId, CustomerType, DiscountId, Email,
+    IdDocument, IdDocumentKind, PersonName, PhoneNumber, Role, Username,
 };
-use canopy_store::{NewCustomerRecord, NewStaffUser, Store};
+use canopy_limits::{EnforcementMode, Jurisdiction};
+use canopy_orders::{Discount, DiscountKind, HistoryScope, LicenceType, StoreSettings};
+use canopy_store::{GroupDraft, NewCustomerRecord, NewStaffUser, Store};
 use jiff::{Timestamp, ToSpan};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
@@ -489,4 +491,100 @@ pub async fn seed_staff(store: &Store) -> anyhow::Result<bool> {
             .context("creating demo staff")?;
     }
     Ok(true)
+}
+
+/// A demo store and customer groups, so a newcomer's `canopy serve --demo` has a check-in queue to
+/// use and group discounts to see. Each part is added only when the database has none yet.
+pub async fn seed_retail(store: &Store) -> anyhow::Result<()> {
+    let actor = Actor::system("demo");
+    let now = Timestamp::now();
+    if store
+        .list_stores()
+        .await
+        .context("listing stores")?
+        .is_empty()
+    {
+        store
+            .create_store(
+                StoreSettings {
+                    name: "Canopy Demo — Denver".to_string(),
+                    licensee: "Canopy Demo Co".to_string(),
+                    licence_type: LicenceType::AdultUse,
+                    jurisdiction: "US-CO"
+                        .parse::<Jurisdiction>()
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                    time_zone: "America/Denver".to_string(),
+                    enforcement: EnforcementMode::Block,
+                    history_scope: HistoryScope::default(),
+                },
+                &actor,
+                now,
+            )
+            .await
+            .context("creating the demo store")?;
+    }
+    if !store
+        .list_groups()
+        .await
+        .context("listing groups")?
+        .is_empty()
+    {
+        return Ok(());
+    }
+    // (name, description, discount in basis points, one customer in every `every`)
+    const GROUPS: &[(&str, &str, u32, usize)] = &[
+        ("VIP", "Top regulars", 1000, 12),
+        ("Veterans", "Military ID shown once", 1500, 25),
+        ("Seniors", "65 and over", 1000, 30),
+        ("Industry", "Staff of licensed businesses", 2000, 60),
+    ];
+    let mut customers = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = store
+            .list_customers(cursor, 200)
+            .await
+            .context("listing customers")?;
+        customers.extend(page.items.into_iter().map(|c| c.id));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut pairs = Vec::new();
+    for (i, (name, description, basis_points, every)) in GROUPS.iter().enumerate() {
+        let group = store
+            .create_group(
+                GroupDraft {
+                    name: name.to_string(),
+                    description: Some(description.to_string()),
+                    discounts: vec![Discount {
+                        id: DiscountId::new(),
+                        label: format!("{name} {}% off", basis_points / 100),
+                        kind: DiscountKind::Percent {
+                            basis_points: *basis_points,
+                        },
+                        categories: None,
+                        starts_on: None,
+                        ends_on: None,
+                    }],
+                },
+                &actor,
+                now,
+            )
+            .await
+            .context("creating demo groups")?;
+        pairs.extend(
+            customers
+                .iter()
+                .skip(i)
+                .step_by(*every)
+                .map(|c| (group.id, *c)),
+        );
+    }
+    store
+        .add_group_members_bulk(&pairs, &actor, now)
+        .await
+        .context("adding demo group members")?;
+    Ok(())
 }

@@ -198,6 +198,7 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         demo::seed_customers(&store, 2000).await?;
     }
     if args.demo {
+        demo::seed_retail(&store).await?;
         if demo::seed_staff(&store).await? {
             tracing::info!("no staff accounts: added the demo sign-ins");
         }

@@ -75,6 +75,7 @@ export function waited(iso, now = Date.now()) {
   const t = new Date(iso).getTime();
   if (Number.isNaN(t)) return '';
   const minutes = Math.max(0, Math.floor((now - t) / 60000));
+  if (minutes < 1) return 'just now';
   if (minutes < 60) return `${minutes} min`;
   return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

@@ -137,7 +137,7 @@ function build(c, ctx, refresh, scanned) {
   fillLimits(limits, c);
 
   const left = h('div', { class: 'col' }, notesPanel(c));
-  const right = h('div', { class: 'col' }, detailsPanel(c), idPanel(c));
+  const right = h('div', { class: 'col' }, detailsPanel(c), groupsPanel(c, refresh), idPanel(c));
   const history = h('div', {});
   if (can('orders:history') || can('orders:read')) left.append(history);
   fillHistory(history, c);
@@ -245,7 +245,7 @@ async function fillTiles(tiles, c) {
   }
   for (const g of (c.groups || []).slice(0, 2)) {
     const d = (g.discounts || [])[0];
-    items.push(tile({ label: g.name, value: groupTitle(g), sub: d ? discountLabel(d) : null, kind: 'accent', test: 'group' }));
+    items.push(tile({ label: 'Group', value: groupTitle(g), sub: d ? discountLabel(d) : null, kind: 'accent', test: 'group' }));
   }
   if (stats) {
     items.push(tile({
@@ -359,6 +359,45 @@ function noteItem(n) {
 
 function dl(rows) {
   return h('dl', { class: 'facts' }, rows.filter((r) => r && r[1] !== null && r[1] !== undefined && r[1] !== '').map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+}
+
+/** The customer's groups, and (for staff who edit customers) adding and removing them. */
+function groupsPanel(c, refresh) {
+  if (!Array.isArray(c.groups)) return null;
+  const mine = new Set(c.groups.map((g) => g.id));
+  const list = c.groups.length
+    ? h('ul', { class: 'plain group-list' }, c.groups.map((g) => h('li', {},
+      h('span', { class: 'group-name' }, g.name),
+      (g.discounts || []).map((d) => badge(discountLabel(d), 'ok')),
+      can('customers:write') ? h('button', {
+        type: 'button', class: 'btn btn-sm btn-ghost', 'aria-label': `Remove from ${g.name}`,
+        onclick: async () => {
+          try { await del(`/groups/${enc(g.id)}/members/${enc(c.id)}`); toast(`Removed from ${g.name}`); await refresh(); } catch (e) { toast(humanise(e), 'error'); }
+        },
+      }, icon('x')) : null)))
+    : emptyState('Not in any group.');
+  const box = h('div', {}, list);
+  if (can('customers:write')) {
+    (async () => {
+      const all = await optional(get('/groups')).catch(() => null);
+      const others = all ? (all.items || []).filter((g) => !mine.has(g.id)) : [];
+      if (!others.length) return;
+      const select = h('select', { 'aria-label': 'Group to add', class: 'group-select' },
+        others.map((g) => h('option', { value: g.id }, g.name)));
+      box.append(h('div', { class: 'row-start' }, select,
+        h('button', {
+          type: 'button', class: 'btn btn-sm', 'data-test': 'add-to-group',
+          onclick: async () => {
+            try {
+              await post(`/groups/${enc(select.value)}/members`, { customer_id: c.id });
+              toast('Added to group');
+              await refresh();
+            } catch (e) { toast(humanise(e), 'error'); }
+          },
+        }, icon('plus'), 'Add to group')));
+    })();
+  }
+  return panel('Groups', null, box);
 }
 
 function detailsPanel(c) {

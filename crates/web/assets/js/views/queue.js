@@ -111,6 +111,18 @@ function queueRow(e, ctx, compact) {
   const actions = [];
   if (!compact && can('checkin:write') && e.id) {
     actions.push(h('button', {
+      type: 'button', class: 'btn btn-sm btn-primary', 'data-test': 'serve',
+      onclick: async (ev) => {
+        ev.stopPropagation();
+        try {
+          await post(`/stores/${encodeURIComponent(session.storeId)}/checkins/${encodeURIComponent(e.id)}/serve`);
+          toast(`Serving ${name}`);
+        } catch (err) {
+          toast(humanise(err), 'error');
+        }
+      },
+    }, 'Serve'));
+    actions.push(h('button', {
       type: 'button', class: 'btn btn-sm',
       onclick: async (ev) => {
         ev.stopPropagation();
