@@ -4,9 +4,11 @@ import { h } from '../dom.js';
 import { get, optional, qs } from '../api.js';
 import { tile, emptyState } from '../components.js';
 import { session, currentStore } from '../session.js';
+import { queueList } from './queue.js';
+import { panel } from '../components.js';
 import * as fmt from '../format.js';
 
-export async function view() {
+export async function view(ctx) {
   const store = currentStore();
   const body = await optional(get('/dashboard' + qs({ store: session.storeId })));
   const head = h('div', { class: 'page-head' },
@@ -26,5 +28,6 @@ export async function view() {
       tile({ label: 'Customers', value: fmt.count(pick('customers', 'customer_count')), test: 'dash-customers' }),
       tile({ label: 'Groups', value: fmt.count(pick('groups', 'group_count')), test: 'dash-groups' }),
       tile({ label: 'Orders today', value: fmt.count(orders && typeof orders === 'object' ? orders.count : orders), sub: sales !== null ? fmt.money(sales) : null, test: 'dash-orders' }),
-      tile({ label: 'Checked in now', value: fmt.count(pick('checked_in_now', 'checked_in', 'queue_length')), kind: 'accent', test: 'dash-checked-in' })));
+      tile({ label: 'Checked in now', value: fmt.count(pick('checked_in_now', 'checked_in', 'queue_length')), kind: 'accent', test: 'dash-checked-in' })),
+    store ? panel('Waiting now', { class: 'panel dash-queue' }, queueList(store.id, ctx)) : null);
 }
