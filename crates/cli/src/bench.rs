@@ -23,6 +23,8 @@ pub struct BenchArgs {
 pub enum BenchKind {
     /// Lookup latency per query kind (name fragment, typo, phone formats, email prefix, ID number).
     Search(SearchBench),
+    /// Checkout latency (p50/p99) and throughput through the whole compliance gate.
+    Checkout(crate::bench_checkout::CheckoutBench),
 }
 
 #[derive(clap::Args)]

@@ -1,10 +1,13 @@
 //! The `canopy` binary: one command-line entry point for the server and every admin task.
 
 mod bench;
+mod bench_checkout;
 mod config;
 mod demo;
+mod demo_orders;
 mod id_cmd;
 mod limits_cmd;
+mod products_cmd;
 mod staff_cmd;
 
 use std::path::PathBuf;
@@ -74,6 +77,8 @@ enum Command {
     Serve(ServeArgs),
     /// Fill a database with realistic synthetic customers.
     Demo(DemoArgs),
+    /// Manage the product catalogue.
+    Products(products_cmd::ProductsArgs),
     /// Measure performance (prints figures).
     Bench(bench::BenchArgs),
     /// Read AAMVA ID barcodes (driver's licences and ID cards).
@@ -105,6 +110,9 @@ struct DemoArgs {
     /// How many customers to add.
     #[arg(long, default_value_t = 2000)]
     customers: u64,
+    /// How many past orders to add (default: three per customer added).
+    #[arg(long)]
+    orders: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -135,9 +143,14 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 let store = args.db.open(&file).await?;
                 let started = std::time::Instant::now();
                 let n = demo::seed_customers(&store, args.customers).await?;
+                let (catalog, orders) =
+                    demo_orders::seed_all(&store, args.orders.unwrap_or(n * 3)).await?;
                 store.close().await;
                 println!(
-                    "added {n} demo customers in {:.1}s",
+                    "added {n} demo customers and {orders} orders ({} stores, {} products, {} groups) in {:.1}s",
+                    catalog.stores.len(),
+                    catalog.products.len(),
+                    catalog.groups.len(),
                     started.elapsed().as_secs_f64()
                 );
                 Ok(ExitCode::SUCCESS)
@@ -146,6 +159,17 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 bench::BenchKind::Search(search) => bench::search(search, &file)
                     .await
                     .map(|()| ExitCode::SUCCESS),
+                bench::BenchKind::Checkout(checkout) => bench_checkout::run(checkout, &file)
+                    .await
+                    .map(|()| ExitCode::SUCCESS),
+            },
+            Command::Products(args) => match args.what {
+                products_cmd::ProductsCommand::Import { db, file: path } => {
+                    let store = db.open(&file).await?;
+                    products_cmd::import(&store, &path).await?;
+                    store.close().await;
+                    Ok(ExitCode::SUCCESS)
+                }
             },
             Command::Id(args) => id_cmd::run(args),
             Command::Limits(args) => limits_cmd::run(args),
@@ -195,7 +219,8 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let store = args.db.open(file).await?;
     if args.demo && store.count_customers().await? == 0 {
         tracing::info!("empty database: adding demo data");
-        demo::seed_customers(&store, 2000).await?;
+        let n = demo::seed_customers(&store, 2000).await?;
+        demo_orders::seed_all(&store, n * 3).await?;
     }
     if args.demo {
         demo::seed_retail(&store).await?;
@@ -207,6 +232,18 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
             println!("  {:<10} {username} / {password}", role.as_str());
         }
     }
+    let purger = store.clone();
+    tokio::spawn(async move {
+        // Idempotency keys are kept at least 24 hours; forget them after 48.
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let before = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48);
+            if let Err(e) = purger.purge_idempotency_keys(before).await {
+                tracing::warn!(error = %e, "purging old idempotency keys");
+            }
+        }
+    });
     let listen = args
         .listen
         .or_else(|| file.listen.clone())

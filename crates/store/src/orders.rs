@@ -135,6 +135,9 @@ pub struct OrderPage {
     pub next_before: Option<i64>,
 }
 
+/// (category, its spend, order count, lifetime spend, last purchase at, last purchase cents)
+type StatsRow = (String, i64, i64, i64, Option<i64>, Option<i64>);
+
 /// Figures for the profile screen, from one query over the customer's orders.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct CustomerStats {
@@ -820,7 +823,8 @@ pub(crate) async fn insert_lines(tx: &mut Tx, orders: &[(OrderId, &Vec<OrderLine
         .iter()
         .flat_map(|(id, lines)| lines.iter().map(move |l| (*id, l)))
         .collect();
-    for chunk in rows.chunks(60000 / LINE_COLUMNS / 4) {
+    // Small statements: sqlx-sqlite looks parameters up by name, so binding is quadratic in their number.
+    for chunk in rows.chunks(2000 / LINE_COLUMNS) {
         let values: Vec<String> = (0..chunk.len())
             .map(|r| {
                 let p: Vec<String> = (1..=LINE_COLUMNS)
@@ -1454,11 +1458,10 @@ impl Store {
              WHERE o.customer_id = $1 AND o.status IN {LIVE_STATUSES} \
              GROUP BY l.category ORDER BY spend DESC, l.category"
         );
-        let rows: Vec<(String, i64, i64, i64, Option<i64>, Option<i64>)> =
-            on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
-                .bind(customer.to_string())
-                .fetch_all(p)
-                .await)?;
+        let rows: Vec<StatsRow> = on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(customer.to_string())
+            .fetch_all(p)
+            .await)?;
         let Some(first) = rows.first() else {
             return Ok(CustomerStats::default());
         };
@@ -1473,5 +1476,103 @@ impl Store {
                 .map(|r| parse_category(&r.0))
                 .collect::<Result<_>>()?,
         })
+    }
+}
+
+impl Store {
+    /// Loads past orders in bulk (demo data, imports of another system's history): the orders
+    /// and lines only, in one transaction audited as one action. The caller built them valid.
+    pub async fn insert_orders_bulk(
+        &self,
+        orders: &[Order],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<()> {
+        const PER_ROW: usize = 19;
+        let mut tx = self.begin().await?;
+        for chunk in orders.chunks(100) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=PER_ROW)
+                        .map(|i| format!("${}", r * PER_ROW + i))
+                        .collect();
+                    format!("({}, '{{\"source\":\"import\"}}')", p.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO orders (id, customer_id, store_id, channel, status, customer_class, subtotal_cents, discount_cents, \
+                 loyalty_redeemed_cents, total_cents, refunded_cents, discounts, payments, staff_id, staff_label, external_ref, \
+                 placed_at, updated_at, limits_override, limits_decision) VALUES {}",
+                values.join(", ")
+            );
+            on_tx!(&mut tx, |c| {
+                let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+                for o in chunk {
+                    q = q
+                        .bind(o.id.to_string())
+                        .bind(o.customer_id.to_string())
+                        .bind(o.store_id.to_string())
+                        .bind(o.channel.as_str())
+                        .bind(o.status.as_str())
+                        .bind(class_str(o.customer_class))
+                        .bind(o.subtotal_cents)
+                        .bind(o.discount_cents)
+                        .bind(o.loyalty_redeemed_cents)
+                        .bind(o.total_cents)
+                        .bind(o.refunded_cents)
+                        .bind(serde_json::to_string(&o.discounts).unwrap_or_else(|_| "[]".into()))
+                        .bind(serde_json::to_string(&o.payments).unwrap_or_else(|_| "[]".into()))
+                        .bind(o.staff_id.clone())
+                        .bind(o.staff.clone())
+                        .bind(o.external_ref.clone())
+                        .bind(to_micros(o.placed_at))
+                        .bind(to_micros(o.updated_at))
+                        .bind(None::<String>);
+                }
+                q.execute(&mut **c).await.map(|_| ())
+            })?;
+            let lines: Vec<(OrderId, &Vec<OrderLine>)> =
+                chunk.iter().map(|o| (o.id, &o.lines)).collect();
+            insert_lines(&mut tx, &lines).await?;
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            "order.bulk_insert",
+            "order",
+            None,
+            &serde_json::json!({ "count": orders.len() }),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    pub async fn count_orders(&self) -> Result<i64> {
+        let (n,): (i64,) = on_read!(self, |p| sqlx::query_as("SELECT COUNT(*) FROM orders")
+            .fetch_one(p)
+            .await)?;
+        Ok(n)
+    }
+
+    /// Up to `limit` customers, in creation order, who are not banned and whose ID is valid on
+    /// `today` (benchmarks and demo data pick buyers from these).
+    pub async fn customers_with_valid_id(
+        &self,
+        today: jiff::civil::Date,
+        limit: u32,
+    ) -> Result<Vec<CustomerId>> {
+        let rows: Vec<(String,)> = on_read!(self, |p| {
+            sqlx::query_as(
+            "SELECT id FROM customers WHERE ban_reason IS NULL AND id_expiry >= $1 AND date_of_birth IS NOT NULL ORDER BY seq LIMIT $2"
+        )
+        .bind(today.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(p)
+        .await
+        })?;
+        rows.into_iter()
+            .map(|(id,)| id.parse().map_err(|_| corrupt("customer id", &id)))
+            .collect()
     }
 }

@@ -252,7 +252,8 @@ fn fresh_client() -> reqwest::Client {
         .expect("client")
 }
 
-async fn create_key(store: &Store, name: &str, scopes: PermissionSet) -> String {
+/// Stores a new API key with `scopes` and returns its secret (for clients of separate server processes).
+pub async fn create_key(store: &Store, name: &str, scopes: PermissionSet) -> String {
     let secret = secrets::new_api_key();
     store
         .create_api_key(
