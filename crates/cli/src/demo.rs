@@ -588,3 +588,80 @@ pub async fn seed_retail(store: &Store) -> anyhow::Result<()> {
         .context("adding demo group members")?;
     Ok(())
 }
+
+/// Gives up to `customers` of the oldest customers a plausible points history under the program in force:
+/// purchases over the last four months, some redemptions, the odd return and manager adjustment. Goes
+/// through the same ledger functions as checkout, so `canopy loyalty verify` must pass afterwards.
+pub async fn seed_loyalty(store: &Store, customers: u32) -> anyhow::Result<u64> {
+    use canopy_loyalty::{OrderAmounts, ReturnShare};
+    let page = store
+        .list_customers(None, customers.clamp(1, 200))
+        .await
+        .context("listing customers")?;
+    let mut rng = StdRng::seed_from_u64(0x10_7A17);
+    let register = Actor::system("demo-register");
+    let manager = Actor::system("demo-manager");
+    let now = Timestamp::now();
+    let mut writes = 0u64;
+    for customer in page.items.into_iter().take(customers as usize) {
+        let id = customer.id;
+        let visits = rng.random_range(1..8);
+        let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
+        let mut at = now - days(rng.random_range(60..120));
+        for visit in 0..visits {
+            let order = format!("demo-{id}-{visit}");
+            let total: i64 = rng.random_range(1_500..18_000);
+            let max = store.loyalty_max_redeemable(id, total, at).await?;
+            let mut paid = total;
+            if max >= 100 && rng.random_bool(0.4) {
+                let redeemed = store
+                    .redeem_for_order(&register, id, &order, max.min(200), total, None, at)
+                    .await?;
+                paid -= redeemed.value_cents;
+                writes += 1;
+            }
+            let amounts = OrderAmounts {
+                before_discounts_cents: total,
+                after_discounts_cents: paid,
+            };
+            store
+                .earn_for_order(&register, id, &order, amounts, None, at)
+                .await?;
+            writes += 1;
+            if rng.random_bool(0.08) {
+                let share = ReturnShare {
+                    returned_cents: total / 2,
+                    order_total_cents: total,
+                };
+                store
+                    .reverse_for_order(
+                        &register,
+                        id,
+                        &order,
+                        "demo-return",
+                        share,
+                        at + jiff::SignedDuration::from_hours(2),
+                    )
+                    .await?;
+                writes += 1;
+            }
+            at += days(rng.random_range(3..20));
+            if at > now {
+                break;
+            }
+        }
+        if rng.random_bool(0.05) {
+            store
+                .adjust_loyalty_points(
+                    &manager,
+                    id,
+                    50,
+                    "Goodwill: long wait at pickup",
+                    at.min(now),
+                )
+                .await?;
+            writes += 1;
+        }
+    }
+    Ok(writes)
+}

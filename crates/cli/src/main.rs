@@ -7,6 +7,7 @@ mod demo;
 mod demo_orders;
 mod id_cmd;
 mod limits_cmd;
+mod loyalty_cmd;
 mod products_cmd;
 mod staff_cmd;
 
@@ -89,6 +90,8 @@ enum Command {
     User(staff_cmd::UserArgs),
     /// Manage API keys for integrations.
     Apikey(staff_cmd::ApiKeyArgs),
+    /// Check the loyalty points ledger and expire old points.
+    Loyalty(loyalty_cmd::LoyaltyArgs),
 }
 
 #[derive(Args)]
@@ -145,9 +148,10 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 let n = demo::seed_customers(&store, args.customers).await?;
                 let (catalog, orders) =
                     demo_orders::seed_all(&store, args.orders.unwrap_or(n * 3)).await?;
+                let points = demo::seed_loyalty(&store, 200).await?;
                 store.close().await;
                 println!(
-                    "added {n} demo customers and {orders} orders ({} stores, {} products, {} groups) in {:.1}s",
+                    "added {n} demo customers, {orders} orders ({} stores, {} products, {} groups) and {points} loyalty transactions in {:.1}s",
                     catalog.stores.len(),
                     catalog.products.len(),
                     catalog.groups.len(),
@@ -175,6 +179,7 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
             Command::Limits(args) => limits_cmd::run(args),
             Command::User(args) => staff_cmd::run_user(args, &file).await,
             Command::Apikey(args) => staff_cmd::run_apikey(args, &file).await,
+            Command::Loyalty(args) => loyalty_cmd::run(args, &file).await,
         }
     })
 }
@@ -221,6 +226,7 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!("empty database: adding demo data");
         let n = demo::seed_customers(&store, 2000).await?;
         demo_orders::seed_all(&store, n * 3).await?;
+        demo::seed_loyalty(&store, 200).await?;
     }
     if args.demo {
         demo::seed_retail(&store).await?;
@@ -253,7 +259,9 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("listening on {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");
     let state = AppState::new(store.clone(), settings);
+    let expiry = tokio::spawn(loyalty_cmd::expire_hourly(store.clone()));
     canopy_web::serve(listener, state, shutdown_signal()).await?;
+    expiry.abort();
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -23,11 +23,13 @@
 #![deny(missing_docs)]
 
 mod error;
+mod kind;
 mod lots;
 mod program;
 mod reversal;
 
 pub use error::LoyaltyError;
+pub use kind::EntryKind;
 pub use lots::{
     Allocation, BalanceSummary, Dated, Lot, Spend, SpendFrom, plan_expiry, plan_spend, summarize,
 };

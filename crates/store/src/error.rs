@@ -39,6 +39,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// A loyalty rule refused the operation (not enough points, no reason given, …).
+    #[error(transparent)]
+    Loyalty(#[from] canopy_loyalty::LoyaltyError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
 }

@@ -15,6 +15,7 @@ mod checkins;
 mod customers;
 mod error;
 mod groups;
+pub(crate) mod loyalty;
 mod orders;
 mod retail;
 mod search;
@@ -27,6 +28,10 @@ pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use customers::{CustomerPage, NewCustomerRecord};
 pub use error::StoreError;
 pub use groups::GroupDraft;
+pub use loyalty::{
+    Earned, ExpiryReport, LoyaltyBalance, LoyaltyDrift, LoyaltyEntry, LoyaltyLiability,
+    LoyaltyVerifyReport, Redeemed, Reversed,
+};
 pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
     OrderFilter, OrderPage, ResolvedLine,

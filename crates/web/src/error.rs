@@ -4,6 +4,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use canopy_domain::FieldError;
+use canopy_loyalty::LoyaltyError;
 use canopy_store::StoreError;
 use serde_json::{Map, Value, json};
 
@@ -135,7 +136,44 @@ impl From<StoreError> for ApiError {
                 "limits_unavailable",
                 format!("purchase limits cannot be evaluated: {e}"),
             ),
+            StoreError::Loyalty(err) => err.into(),
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<LoyaltyError> for ApiError {
+    fn from(err: LoyaltyError) -> Self {
+        let message = err.to_string();
+        match err {
+            LoyaltyError::InsufficientPoints {
+                requested,
+                available,
+            } => ApiError::new(StatusCode::CONFLICT, "insufficient_points", message)
+                .with_field("points")
+                .with("requested", requested)
+                .with("available", available),
+            LoyaltyError::ExceedsOrderTotal { requested, max } => {
+                ApiError::new(StatusCode::CONFLICT, "exceeds_order_total", message)
+                    .with_field("points")
+                    .with("requested", requested)
+                    .with("max", max)
+            }
+            LoyaltyError::ReasonRequired => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "reason_required", message)
+                    .with_field("reason")
+            }
+            LoyaltyError::NotEligible(_) => {
+                ApiError::new(StatusCode::CONFLICT, "not_eligible", message)
+            }
+            LoyaltyError::ReturnExceedsOrder { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "return_exceeds_order", message)
+                    .with_field("returned_cents")
+            }
+            LoyaltyError::Invalid { field, .. } => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
+                    .with_field(field)
+            }
         }
     }
 }

@@ -4,8 +4,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    api_keys, audit, checkins, checkout, customers, groups, orders, products, session, staff,
-    stores,
+    api_keys, audit, checkins, checkout, customers, groups, loyalty, orders, products, session,
+    staff, stores,
 };
 
 #[derive(OpenApi)]
@@ -25,6 +25,8 @@ use crate::routes::{
         staff::list, staff::create, staff::read, staff::update, staff::reset_password,
         api_keys::list, api_keys::create, api_keys::revoke,
         audit::list,
+        loyalty::balance, loyalty::history, loyalty::adjust, loyalty::read_program, loyalty::write_program,
+        loyalty::liability,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "stores", description = "Retail stores: licence, jurisdiction, zone, limits enforcement"),
@@ -35,7 +37,8 @@ use crate::routes::{
         (name = "session", description = "Signing in and out; who am I"),
         (name = "staff", description = "Staff accounts (admins)"),
         (name = "api-keys", description = "API keys for integrations (admins)"),
-        (name = "audit", description = "The append-only audit log")),
+        (name = "audit", description = "The append-only audit log"),
+        (name = "loyalty", description = "Points balances, history, adjustments, program settings and liability")),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session_cookie" = []))
 )]

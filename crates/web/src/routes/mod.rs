@@ -5,6 +5,7 @@ pub(crate) mod checkout;
 pub(crate) mod customers;
 pub(crate) mod groups;
 pub(crate) mod health;
+pub(crate) mod loyalty;
 pub(crate) mod orders;
 pub(crate) mod products;
 pub(crate) mod session;
@@ -27,6 +28,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(checkout::routes())
         .merge(orders::routes())
         .merge(checkins::routes())
+        .merge(loyalty::routes())
         .merge(staff::routes())
         .merge(api_keys::routes())
         .merge(audit::routes())

@@ -3,6 +3,7 @@
 mod auth;
 mod customers;
 mod limits_meter;
+mod loyalty;
 mod orders;
 mod permissions;
 mod search;

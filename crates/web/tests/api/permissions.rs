@@ -187,6 +187,46 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         Some(ApiKeysManage),
     ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/loyalty",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/loyalty/history",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/customers/{customer}/loyalty/adjustments",
+        Some(r#"{"points": 5, "reason": "matrix test"}"#),
+        Some(LoyaltyAdjust),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/loyalty/program",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::PUT,
+        "/api/v1/loyalty/program",
+        Some(
+            r#"{"enabled": true, "spend_cents_per_point": 100, "value_points": 100, "value_cents": 500,
+                "earn_basis": "after_discounts", "rounding": "down", "pending_days": 0, "expiry_days": null,
+                "customer_types": ["adult_use", "medical", "caregiver"], "excluded_jurisdictions": []}"#,
+        ),
+        Some(SettingsWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/loyalty/liability",
+        None,
+        Some(AuditRead),
+    ),
 ];
 
 struct Fixtures {
