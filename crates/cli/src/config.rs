@@ -15,6 +15,28 @@ pub struct FileConfig {
     pub phone_region: Option<String>,
     /// IANA time zone of the store (default: the machine's zone).
     pub time_zone: Option<String>,
+    /// Order-status texts (the `[sms]` table).
+    #[serde(default)]
+    pub sms: SmsFileConfig,
+}
+
+/// `[sms]`: which provider sends texts. Every key can also come from the environment (`CANOPY_SMS_*`,
+/// `CANOPY_TWILIO_*`), which wins.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsFileConfig {
+    /// `log` (default: append to a file, no account needed) or `twilio`.
+    pub provider: Option<String>,
+    /// The file the `log` provider appends to (default `canopy-sms.log`).
+    pub log_path: Option<String>,
+    pub twilio_account_sid: Option<String>,
+    pub twilio_auth_token: Option<String>,
+    /// The sending number in E.164, or a messaging service SID (`MG…`).
+    pub twilio_from: Option<String>,
+    /// Default `https://api.twilio.com`; any Twilio-compatible API works.
+    pub twilio_base_url: Option<String>,
+    /// Shared secret the provider must put in the inbound webhook URL (`?token=`).
+    pub inbound_token: Option<String>,
 }
 
 impl FileConfig {
@@ -32,3 +54,4 @@ impl FileConfig {
 
 pub const DEFAULT_DB: &str = "canopy.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_SMS_LOG: &str = "canopy-sms.log";

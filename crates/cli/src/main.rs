@@ -10,6 +10,7 @@ mod limits_cmd;
 mod loyalty_cmd;
 mod products_cmd;
 mod staff_cmd;
+mod transfer_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -92,6 +93,10 @@ enum Command {
     Apikey(staff_cmd::ApiKeyArgs),
     /// Check the loyalty points ledger and expire old points.
     Loyalty(loyalty_cmd::LoyaltyArgs),
+    /// Import data from another system (CSV).
+    Import(transfer_cmd::ImportArgs),
+    /// Export data as CSV.
+    Export(transfer_cmd::ExportArgs),
 }
 
 #[derive(Args)]
@@ -104,6 +109,9 @@ struct ServeArgs {
     /// Seed demo data first when the database has no customers yet.
     #[arg(long)]
     demo: bool,
+    /// Do not run the background workers (SMS and webhook delivery), e.g. on a read-only replica.
+    #[arg(long)]
+    no_workers: bool,
 }
 
 #[derive(Args)]
@@ -175,6 +183,8 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                     Ok(ExitCode::SUCCESS)
                 }
             },
+            Command::Import(args) => transfer_cmd::import(args, &file).await,
+            Command::Export(args) => transfer_cmd::export(args, &file).await,
             Command::Id(args) => id_cmd::run(args),
             Command::Limits(args) => limits_cmd::run(args),
             Command::User(args) => staff_cmd::run_user(args, &file).await,
@@ -208,6 +218,7 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
         time_zone,
         secure_cookies: env_flag("CANOPY_SECURE_COOKIES"),
         trust_forwarded_for: env_flag("CANOPY_TRUST_PROXY"),
+        sms_inbound_token: env_or("CANOPY_SMS_INBOUND_TOKEN", &file.sms.inbound_token),
         ..Settings::default()
     })
 }
@@ -216,6 +227,42 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
 fn env_flag(name: &str) -> bool {
     std::env::var(name)
         .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes"))
+
+}
+
+/// An environment variable, else the config file's value; empty counts as unset.
+fn env_or(var: &str, file: &Option<String>) -> Option<String> {
+    std::env::var(var)
+        .ok()
+        .or_else(|| file.clone())
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The SMS provider from `[sms]` and `CANOPY_SMS_*` / `CANOPY_TWILIO_*`.
+fn sms_provider(file: &FileConfig) -> anyhow::Result<canopy_messaging::SmsProviderConfig> {
+    use canopy_messaging::{SmsProviderConfig, TwilioConfig};
+    let sms = &file.sms;
+    let provider = env_or("CANOPY_SMS_PROVIDER", &sms.provider).unwrap_or_else(|| "log".into());
+    match provider.as_str() {
+        "log" => Ok(SmsProviderConfig::Log {
+            path: env_or("CANOPY_SMS_LOG", &sms.log_path)
+                .unwrap_or_else(|| config::DEFAULT_SMS_LOG.into())
+                .into(),
+        }),
+        "twilio" => {
+            let need = |var: &str, value: &Option<String>| {
+                env_or(var, value).with_context(|| format!("the twilio SMS provider needs {var}"))
+            };
+            Ok(SmsProviderConfig::Twilio(TwilioConfig {
+                account_sid: need("CANOPY_TWILIO_ACCOUNT_SID", &sms.twilio_account_sid)?,
+                auth_token: need("CANOPY_TWILIO_AUTH_TOKEN", &sms.twilio_auth_token)?,
+                from: need("CANOPY_TWILIO_FROM", &sms.twilio_from)?,
+                base_url: env_or("CANOPY_TWILIO_BASE_URL", &sms.twilio_base_url)
+                    .unwrap_or_else(|| canopy_messaging::sms::TWILIO_BASE_URL.into()),
+            }))
+        }
+        other => anyhow::bail!("unknown SMS provider '{other}' (use log or twilio)"),
+    }
 }
 
 async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
@@ -257,11 +304,24 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
+    let workers = if args.no_workers {
+        None
+    } else {
+        let sms = sms_provider(file)?;
+        tracing::info!(provider = ?sms, "starting SMS and webhook workers");
+        Some(canopy_messaging::spawn(
+            store.clone(),
+            canopy_messaging::WorkerConfig::new(sms),
+        )?)
+    };
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");
     let state = AppState::new(store.clone(), settings);
     let expiry = tokio::spawn(loyalty_cmd::expire_hourly(store.clone()));
     canopy_web::serve(listener, state, shutdown_signal()).await?;
     expiry.abort();
+    if let Some(workers) = workers {
+        workers.shutdown().await;
+    }
     store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -92,3 +92,19 @@ typed_id!(
     /// A signed-in browser session (the id, never the token).
     SessionId
 );
+typed_id!(
+    /// One outbound webhook endpoint a partner registered.
+    WebhookEndpointId
+);
+typed_id!(
+    /// One attempt-tracked delivery of an event to an endpoint (a replay is a new delivery).
+    WebhookDeliveryId
+);
+typed_id!(
+    /// One event in the webhook outbox; partners deduplicate on it.
+    EventId
+);
+typed_id!(
+    /// One queued order-status text message.
+    SmsMessageId
+);

@@ -5,25 +5,34 @@
 //! crate does I/O or reads the clock; callers pass "now" in.
 
 pub mod actor;
+pub mod consent;
 pub mod customer;
 pub mod email;
+pub mod events;
 pub mod ids;
 pub mod permissions;
 pub mod phone;
 pub mod staff;
+pub mod sms;
 pub mod text;
 
 pub use actor::{Actor, ActorKind};
+pub use consent::{
+    ConsentChange, ConsentChannel, ConsentEntry, ConsentPurpose, ConsentSource, ConsentState,
+    ConsentStatus, SmsKeyword,
+};
 pub use customer::{
     Address, Ban, Channel, Customer, CustomerDraft, CustomerPatch, CustomerType, IdDocument,
     IdDocumentInput, IdDocumentKind, Note, PersonName, age_on, id_number_key,
 };
 pub use email::Email;
+pub use events::EventKind;
 pub use ids::{
-    ApiKeyId, CheckinId, CustomerId, DiscountId, GroupId, NoteId, OrderId, ProductId, SessionId,
-    StoreId, UserId,
+    ApiKeyId, CheckinId, CustomerId, DiscountId, EventId, GroupId, NoteId, OrderId, ProductId,
+    SessionId, SmsMessageId, StoreId, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use permissions::{Permission, PermissionSet, Role};
 pub use phone::{PhoneNumber, Region};
+pub use sms::{NotifiedStatus, SmsTemplate};
 pub use staff::{ApiKey, NewPassword, StaffUser, Username};
 pub use text::FieldError;

@@ -2,7 +2,7 @@
 
 use canopy_domain::{
     Actor, Address, Ban, Channel, Customer, CustomerDraft, CustomerId, CustomerType, Email,
-    IdDocument, Note, NoteId, PersonName, PhoneNumber,
+    EventKind, IdDocument, Note, NoteId, PersonName, PhoneNumber,
 };
 use jiff::Timestamp;
 use serde::Serialize;
@@ -10,7 +10,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::backend::{Tx, on_read, on_tx};
 use crate::time::{from_micros, to_micros};
-use crate::{Result, Store, StoreError, audit};
+use crate::{Result, Store, StoreError, audit, events};
 
 pub(crate) const CUSTOMER_COLUMNS: &str = "id, first_name, middle_name, last_name, preferred_name, phone_e164, email, \
      date_of_birth, customer_type, addresses, id_kind, id_number, id_jurisdiction, id_expiry, created_channel, \
@@ -250,6 +250,14 @@ impl Store {
             &audit_view(&customer),
         )
         .await?;
+        events::emit(
+            &mut tx,
+            EventKind::CustomerCreated,
+            &id.to_string(),
+            serde_json::json!({ "customer": audit_view(&customer) }),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(customer)
     }
@@ -267,26 +275,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { entity: "customer" })?;
         self.ensure_unique(&mut tx, &draft, Some(id)).await?;
-        let values = DraftValues::from(&draft);
-        let sets: Vec<String> = DRAFT_COLUMNS
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c} = ${}", i + 1))
-            .collect();
-        let sql = format!(
-            "UPDATE customers SET {}, updated_at = $18 WHERE id = $19",
-            sets.join(", ")
-        );
-        on_tx!(&mut tx, |c| {
-            bind_draft!(sqlx::query(AssertSqlSafe(sql.clone())), values)
-                .bind(to_micros(now))
-                .bind(id.to_string())
-                .execute(&mut **c)
-                .await
-                .map(|_| ())
-                .map(|_| ())
-        })
-        .map_err(|e| map_unique(e, None))?;
+        write_draft(&mut tx, id, &draft, now).await?;
         let after = Customer {
             details: draft,
             updated_at: now,
@@ -301,6 +290,14 @@ impl Store {
             "customer",
             Some(&id.to_string()),
             &changes,
+        )
+        .await?;
+        events::emit(
+            &mut tx,
+            EventKind::CustomerUpdated,
+            &id.to_string(),
+            serde_json::json!({ "customer": audit_view(&after), "changes": changes }),
+            now,
         )
         .await?;
         tx.commit().await?;
@@ -422,6 +419,14 @@ impl Store {
             &changes,
         )
         .await?;
+        events::emit(
+            &mut tx,
+            EventKind::CustomerBanned,
+            &id.to_string(),
+            serde_json::json!({ "customer": audit_view(&after) }),
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -458,12 +463,21 @@ impl Store {
             &changes,
         )
         .await?;
-        tx.commit().await?;
-        Ok(Customer {
+        let after = Customer {
             ban: None,
             updated_at: now,
             ..before
-        })
+        };
+        events::emit(
+            &mut tx,
+            EventKind::CustomerUnbanned,
+            &id.to_string(),
+            serde_json::json!({ "customer": audit_view(&after) }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after)
     }
 
     pub async fn add_note(
@@ -545,6 +559,25 @@ impl Store {
         let mut tx = self.begin().await?;
         for chunk in records.chunks(CHUNK) {
             insert_chunk(&mut tx, chunk).await?;
+        }
+        if events::has_subscribers(&mut tx, EventKind::CustomerCreated).await? {
+            let created: Vec<(String, serde_json::Value)> = records
+                .iter()
+                .map(|r| {
+                    let customer = Customer {
+                        id: r.id,
+                        details: r.draft.clone(),
+                        created_at: r.created_at,
+                        updated_at: r.created_at,
+                        ban: r.ban.clone(),
+                    };
+                    (
+                        r.id.to_string(),
+                        serde_json::json!({ "customer": audit_view(&customer) }),
+                    )
+                })
+                .collect();
+            events::emit_many(&mut tx, EventKind::CustomerCreated, &created, now).await?;
         }
         let details = serde_json::json!({ "count": records.len() });
         audit::record(
@@ -634,6 +667,34 @@ fn map_unique(err: sqlx::Error, existing: Option<CustomerId>) -> StoreError {
     }
 }
 
+/// Overwrites a customer's details (not its id, channel, times of creation or ban).
+pub(crate) async fn write_draft(
+    tx: &mut Tx,
+    id: CustomerId,
+    draft: &CustomerDraft,
+    now: Timestamp,
+) -> Result<()> {
+    let values = DraftValues::from(draft);
+    let sets: Vec<String> = DRAFT_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{c} = ${}", i + 1))
+        .collect();
+    let sql = format!(
+        "UPDATE customers SET {}, updated_at = $18 WHERE id = $19",
+        sets.join(", ")
+    );
+    on_tx!(tx, |c| {
+        bind_draft!(sqlx::query(AssertSqlSafe(sql.clone())), values)
+            .bind(to_micros(now))
+            .bind(id.to_string())
+            .execute(&mut **c)
+            .await
+            .map(|_| ())
+    })
+    .map_err(|e| map_unique(e, None))
+}
+
 pub(crate) async fn fetch_customer(tx: &mut Tx, id: CustomerId) -> Result<Option<Customer>> {
     let sql = format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1");
     let row: Option<CustomerRow> = on_tx!(tx, |c| sqlx::query_as(AssertSqlSafe(sql.clone()))
@@ -660,7 +721,7 @@ async fn insert_customer(
 }
 
 /// One multi-row INSERT for the customers plus their dictionary words.
-async fn insert_chunk(tx: &mut Tx, records: &[NewCustomerRecord]) -> Result<()> {
+pub(crate) async fn insert_chunk(tx: &mut Tx, records: &[NewCustomerRecord]) -> Result<()> {
     let columns = DRAFT_COLUMNS.join(", ");
     let per_row = DRAFT_COLUMNS.len() + 9;
     let rows: Vec<String> = (0..records.len())
@@ -698,24 +759,44 @@ async fn insert_chunk(tx: &mut Tx, records: &[NewCustomerRecord]) -> Result<()> 
         q.execute(&mut **c).await.map(|_| ()).map(|_| ())
     })
     .map_err(|e| map_unique(e, None))?;
-    for record in records {
-        for (author, body) in &record.notes {
-            on_tx!(tx, |c| {
-                sqlx::query("INSERT INTO customer_notes (id, customer_id, body, author, created_at) VALUES ($1, $2, $3, $4, $5)")
-                    .bind(NoteId::new().to_string())
-                    .bind(record.id.to_string())
-                    .bind(body)
-                    .bind(author)
-                    .bind(to_micros(record.created_at))
-                    .execute(&mut **c)
-                    .await
-                    .map(|_| ())
-            })?;
-        }
-    }
+    let notes: Vec<(CustomerId, &str, &str, Timestamp)> = records
+        .iter()
+        .flat_map(|r| {
+            r.notes
+                .iter()
+                .map(move |(author, body)| (r.id, author.as_str(), body.as_str(), r.created_at))
+        })
+        .collect();
+    insert_notes(tx, &notes).await?;
     let words: std::collections::BTreeSet<String> = values
         .iter()
         .flat_map(|v| canopy_search::dictionary_words(&v.name_text).collect::<Vec<_>>())
         .collect();
     crate::search::add_dictionary_words(tx, words).await
+}
+
+/// Staff notes as (customer, author, body, written at), a few hundred per statement.
+pub(crate) async fn insert_notes(
+    tx: &mut Tx,
+    notes: &[(CustomerId, &str, &str, Timestamp)],
+) -> Result<()> {
+    for chunk in notes.chunks(500) {
+        let sql = format!(
+            "INSERT INTO customer_notes (id, customer_id, body, author, created_at) VALUES {}",
+            crate::events::placeholders(chunk.len(), 5)
+        );
+        on_tx!(tx, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+            for (customer, author, body, at) in chunk {
+                q = q
+                    .bind(NoteId::new().to_string())
+                    .bind(customer.to_string())
+                    .bind(*body)
+                    .bind(*author)
+                    .bind(to_micros(*at));
+            }
+            q.execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
 }

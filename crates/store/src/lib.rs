@@ -18,9 +18,14 @@ mod groups;
 pub(crate) mod loyalty;
 mod orders;
 mod retail;
+mod consent;
+pub(crate) mod events;
+mod imports;
 mod search;
 mod staff;
+mod sms;
 mod time;
+mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
 pub use backend::{Engine, Store};
@@ -38,6 +43,14 @@ pub use orders::{
 };
 pub use retail::ImportSummary;
 pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
+pub use consent::KeywordOutcome;
+pub use events::envelope as event_envelope;
+pub use imports::{CustomerImport, ImportCounts};
+pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
 pub use time::{from_micros, to_micros};
+pub use webhooks::{
+    AttemptResult, DeliveryFilter, DeliveryState, DueDelivery, NewWebhookEndpoint, WebhookAttempt,
+    WebhookDelivery, WebhookEndpoint, WebhookEndpointChange,
+};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

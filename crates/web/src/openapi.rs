@@ -4,8 +4,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    api_keys, audit, checkins, checkout, customers, groups, loyalty, orders, products, session,
-    staff, stores,
+    api_keys, audit, checkins, checkout, consent, customers, groups, loyalty, orders, products,
+    session, sms, staff, stores, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -27,6 +27,11 @@ use crate::routes::{
         audit::list,
         loyalty::balance, loyalty::history, loyalty::adjust, loyalty::read_program, loyalty::write_program,
         loyalty::liability,
+        consent::read, consent::record,
+        sms::list_templates, sms::set_template, sms::list_messages, sms::inbound,
+        webhooks::event_types, webhooks::list_endpoints, webhooks::create_endpoint, webhooks::read_endpoint,
+        webhooks::update_endpoint, webhooks::delete_endpoint, webhooks::list_deliveries, webhooks::read_delivery,
+        webhooks::replay,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "stores", description = "Retail stores: licence, jurisdiction, zone, limits enforcement"),
@@ -38,7 +43,10 @@ use crate::routes::{
         (name = "staff", description = "Staff accounts (admins)"),
         (name = "api-keys", description = "API keys for integrations (admins)"),
         (name = "audit", description = "The append-only audit log"),
-        (name = "loyalty", description = "Points balances, history, adjustments, program settings and liability")),
+        (name = "loyalty", description = "Points balances, history, adjustments, program settings and liability"),
+        (name = "consent", description = "The consent ledger: SMS and email, transactional and marketing"),
+        (name = "sms", description = "Order-status texts: templates, outbox, inbound STOP/START"),
+        (name = "webhooks", description = "Signed outbound webhooks for partners")),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session_cookie" = []))
 )]

@@ -7,7 +7,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
 /// Server-wide settings, fixed at start.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// Region for phone numbers typed without a country code.
     pub phone_region: Region,
@@ -22,6 +22,26 @@ pub struct Settings {
     pub session_idle: SignedDuration,
     /// A session ends this long after sign-in however busy it is (12 hours).
     pub session_lifetime: SignedDuration,
+    /// The shared secret the SMS provider puts in the inbound webhook URL (`?token=`); inbound SMS is off
+    /// without one.
+    pub sms_inbound_token: Option<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("phone_region", &self.phone_region)
+            .field("time_zone", &self.time_zone)
+            .field("secure_cookies", &self.secure_cookies)
+            .field("trust_forwarded_for", &self.trust_forwarded_for)
+            .field("session_idle", &self.session_idle)
+            .field("session_lifetime", &self.session_lifetime)
+            .field(
+                "sms_inbound_token",
+                &self.sms_inbound_token.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -33,6 +53,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             session_idle: SignedDuration::from_mins(30),
             session_lifetime: SignedDuration::from_hours(12),
+            sms_inbound_token: None,
         }
     }
 }

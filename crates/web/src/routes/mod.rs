@@ -2,6 +2,7 @@ pub(crate) mod api_keys;
 pub(crate) mod audit;
 pub(crate) mod checkins;
 pub(crate) mod checkout;
+pub(crate) mod consent;
 pub(crate) mod customers;
 pub(crate) mod groups;
 pub(crate) mod health;
@@ -11,6 +12,8 @@ pub(crate) mod products;
 pub(crate) mod session;
 pub(crate) mod staff;
 pub(crate) mod stores;
+pub(crate) mod sms;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -29,6 +32,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(orders::routes())
         .merge(checkins::routes())
         .merge(loyalty::routes())
+        .merge(consent::routes())
+        .merge(sms::routes())
+        .merge(webhooks::routes())
         .merge(staff::routes())
         .merge(api_keys::routes())
         .merge(audit::routes())
@@ -37,9 +43,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             state.clone(),
             crate::auth::require_caller,
         ));
-    // The only /api/v1 routes open to strangers: signing in and out, and the API description.
+    // The only /api/v1 routes open to strangers: signing in and out, the API description, and the SMS
+    // provider's inbound webhook (which carries its own shared-secret token).
     let public = Router::new()
         .merge(session::public_routes())
+        .merge(sms::public_routes())
         .route("/openapi.json", get(crate::openapi::document));
     Router::new()
         .route("/healthz", get(health::healthz))

@@ -6,5 +6,6 @@ mod limits_meter;
 mod loyalty;
 mod orders;
 mod permissions;
+mod messaging;
 mod search;
 mod ui;
