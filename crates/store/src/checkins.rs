@@ -265,6 +265,17 @@ impl Store {
             &serde_json::json!({ "store_id": store_id, "checkin_id": id }),
         )
         .await?;
+        crate::events::emit(
+            &mut tx,
+            canopy_domain::EventKind::CheckinCreated,
+            &id.to_string(),
+            serde_json::json!({
+                "checkin_id": id, "store_id": store_id, "customer_id": customer_id,
+                "created_at": now.to_string(),
+            }),
+            now,
+        )
+        .await?;
         let topic = format!("checkins:{store_id}");
         self.announce(&mut tx, &topic).await?;
         tx.commit().await?;

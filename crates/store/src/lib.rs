@@ -12,15 +12,15 @@
 pub(crate) mod audit;
 mod backend;
 mod checkins;
+mod consent;
 mod customers;
 mod error;
+pub(crate) mod events;
 mod groups;
 pub(crate) mod loyalty;
+mod imports;
 mod orders;
 mod retail;
-mod consent;
-pub(crate) mod events;
-mod imports;
 mod search;
 mod staff;
 mod sms;
@@ -30,13 +30,16 @@ mod webhooks;
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
 pub use backend::{Engine, Store};
 pub use checkins::{Checkin, CheckinOutcome, Dashboard};
+pub use consent::KeywordOutcome;
 pub use customers::{CustomerPage, NewCustomerRecord};
 pub use error::StoreError;
+pub use events::envelope as event_envelope;
 pub use groups::GroupDraft;
 pub use loyalty::{
     Earned, ExpiryReport, LoyaltyBalance, LoyaltyDrift, LoyaltyEntry, LoyaltyLiability,
     LoyaltyVerifyReport, Redeemed, Reversed,
 };
+pub use imports::{CustomerImport, ImportCounts};
 pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
     OrderFilter, OrderPage, ResolvedLine,

@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use canopy_domain::{Actor, Customer, CustomerId, OrderId, ProductId, StoreId, age_on};
+use canopy_domain::{Actor, Customer, CustomerId, EventKind, OrderId, ProductId, StoreId, age_on};
 use canopy_limits::{
     AllotmentMode, Category, CustomerClass, Decision, EvaluationRequest, ExternalAllotment,
     HistoryEntry, ManagerOverride, RuleBook, Verdict,
@@ -462,6 +462,23 @@ impl Store {
             &actor.label,
             None,
             &serde_json::json!({}),
+        )
+        .await?;
+        crate::events::emit(
+            &mut tx,
+            EventKind::OrderCreated,
+            &order.id.to_string(),
+            serde_json::json!({ "order": order }),
+            now,
+        )
+        .await?;
+        crate::sms::queue_status_sms(
+            &mut tx,
+            &order.id.to_string(),
+            &order.number.to_string(),
+            order.customer_id,
+            order.status.as_str(),
+            now,
         )
         .await?;
         loyalty_step(&mut tx, &order).await?;
@@ -959,8 +976,38 @@ pub(crate) async fn record_status_change(
         Some(&order.id.to_string()),
         &serde_json::json!({ "from": order.status, "to": to, "reason": reason, "details": details }),
     )
-    .await
+    .await?;
+    crate::events::emit(
+        tx,
+        EventKind::OrderStatusChanged,
+        &order.id.to_string(),
+        serde_json::json!({
+            "order_id": order.id, "customer_id": order.customer_id, "from": order.status, "to": to,
+            "reason": reason, "details": details,
+        }),
+        now,
+    )
+    .await?;
+    let (number,): (i64,) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT seq FROM orders WHERE id = $1"
+    )
+    .bind(order.id.to_string())
+    .fetch_one(&mut **c)
+    .await)?;
+    crate::sms::queue_status_sms(
+        tx,
+        &order.id.to_string(),
+        &number.to_string(),
+        order.customer_id,
+        to.as_str(),
+        now,
+    )
+    .await?;
+    Ok(())
 }
+
+/// category, spend, order count, lifetime spend, last order time, last order total.
+type StatsRow = (String, i64, i64, i64, Option<i64>, Option<i64>);
 
 /// The parts of an order a status change needs, read (and on PostgreSQL locked) in the transaction.
 pub(crate) struct OrderHead {

@@ -208,3 +208,51 @@ both_engines!(
         assert_eq!(app.get("/api/v1/webhooks/endpoints").await.body["items"].as_array().unwrap().len(), 0);
     }
 );
+
+both_engines!(
+    async fn pickup_order_status_changes_queue_one_text_each_and_announce_order_events(app) {
+        let hook = app
+            .post("/api/v1/webhooks/endpoints", json!({"url": "https://pos-partner.example.com/hook",
+                "events": ["order.created", "order.status_changed", "checkin.created"]}))
+            .await;
+        let endpoint = hook.body["id"].as_str().unwrap().to_string();
+        let store = app
+            .post("/api/v1/stores", json!({"name": "Denver", "licensee": "Green Co", "licence_type": "adult_use", "jurisdiction": "US-CO"}))
+            .await;
+        let store = store.body["id"].as_str().unwrap().to_string();
+        let product = app
+            .post("/api/v1/products", json!({"sku": "FLW-35", "name": "Blue Dream 3.5 g", "category": "flower", "net_weight_g": "3.5", "price_cents": 3500}))
+            .await;
+        assert_eq!(product.status, 201, "{:?}", product.body);
+        let customer = app
+            .post("/api/v1/customers", json!({"first_name": "Dana", "last_name": "Reyes", "phone": "3035550110", "date_of_birth": "1990-05-01",
+                "id_document": {"kind": "drivers_license", "number": "CO123", "jurisdiction": "CO", "expiry": "2099-01-01"}}))
+            .await;
+        let customer = customer.body["id"].as_str().unwrap().to_string();
+
+        let placed = app
+            .post_with_headers("/api/v1/checkout", json!({"customer_id": customer, "store_id": store, "channel": "pickup",
+                "lines": [{"sku": "FLW-35", "quantity": 1}]}), &[("Idempotency-Key", "sms-1")])
+            .await;
+        assert_eq!(placed.body["order"]["status"], "received", "{:?}", placed.body);
+        let order = placed.body["order"]["id"].as_str().unwrap().to_string();
+        let number = placed.body["order"]["number"].as_i64().unwrap();
+        for status in ["ready_for_pickup", "completed"] {
+            let res = app.post(&format!("/api/v1/orders/{order}/status"), json!({"status": status})).await;
+            assert_eq!(res.status, 200, "{:?}", res.body);
+        }
+        let checkin = app.post(&format!("/api/v1/stores/{store}/checkins"), json!({"customer_id": customer})).await;
+        assert!(checkin.status < 300, "{:?}", checkin.body);
+
+        let texts = app.get(&format!("/api/v1/sms/messages?order_id={order}")).await;
+        let mut statuses: Vec<&str> = texts.body["items"].as_array().unwrap().iter().map(|m| m["order_status"].as_str().unwrap()).collect();
+        statuses.sort();
+        assert_eq!(statuses, ["ready_for_pickup", "received"], "completed sends nothing");
+        assert!(texts.body["items"].as_array().unwrap().iter().all(|m| m["to"] == "+13035550110"
+            && m["body"].as_str().unwrap().contains(&number.to_string())));
+        let deliveries = app.get(&format!("/api/v1/webhooks/deliveries?endpoint_id={endpoint}")).await;
+        let mut types: Vec<&str> = deliveries.body["items"].as_array().unwrap().iter().map(|d| d["event_type"].as_str().unwrap()).collect();
+        types.sort();
+        assert_eq!(types, ["checkin.created", "order.created", "order.status_changed", "order.status_changed"]);
+    }
+);
