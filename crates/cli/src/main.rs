@@ -227,7 +227,6 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
 fn env_flag(name: &str) -> bool {
     std::env::var(name)
         .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes"))
-
 }
 
 /// An environment variable, else the config file's value; empty counts as unset.

@@ -12,8 +12,8 @@ pub mod events;
 pub mod ids;
 pub mod permissions;
 pub mod phone;
-pub mod staff;
 pub mod sms;
+pub mod staff;
 pub mod text;
 
 pub use actor::{Actor, ActorKind};

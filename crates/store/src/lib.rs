@@ -22,8 +22,8 @@ mod imports;
 mod orders;
 mod retail;
 mod search;
-mod staff;
 mod sms;
+mod staff;
 mod time;
 mod webhooks;
 
@@ -45,11 +45,8 @@ pub use orders::{
     OrderFilter, OrderPage, ResolvedLine,
 };
 pub use retail::ImportSummary;
-pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
-pub use consent::KeywordOutcome;
-pub use events::envelope as event_envelope;
-pub use imports::{CustomerImport, ImportCounts};
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
+pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
 pub use time::{from_micros, to_micros};
 pub use webhooks::{
     AttemptResult, DeliveryFilter, DeliveryState, DueDelivery, NewWebhookEndpoint, WebhookAttempt,

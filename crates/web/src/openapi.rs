@@ -4,7 +4,7 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    api_keys, audit, checkins, checkout, consent, customers, groups, loyalty, orders, products,
+    api_keys, audit, checkins, checkout, consent, customers, groups, imports, loyalty, orders, products,
     session, sms, staff, stores, webhooks,
 };
 
@@ -32,6 +32,7 @@ use crate::routes::{
         webhooks::event_types, webhooks::list_endpoints, webhooks::create_endpoint, webhooks::read_endpoint,
         webhooks::update_endpoint, webhooks::delete_endpoint, webhooks::list_deliveries, webhooks::read_delivery,
         webhooks::replay,
+        imports::import_customers, imports::export_customers,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "stores", description = "Retail stores: licence, jurisdiction, zone, limits enforcement"),
@@ -46,7 +47,8 @@ use crate::routes::{
         (name = "loyalty", description = "Points balances, history, adjustments, program settings and liability"),
         (name = "consent", description = "The consent ledger: SMS and email, transactional and marketing"),
         (name = "sms", description = "Order-status texts: templates, outbox, inbound STOP/START"),
-        (name = "webhooks", description = "Signed outbound webhooks for partners")),
+        (name = "webhooks", description = "Signed outbound webhooks for partners"),
+        (name = "imports", description = "Customer CSV import from other systems, and export")),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session_cookie" = []))
 )]

@@ -7,12 +7,13 @@ pub(crate) mod customers;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod loyalty;
+pub(crate) mod imports;
 pub(crate) mod orders;
 pub(crate) mod products;
 pub(crate) mod session;
+pub(crate) mod sms;
 pub(crate) mod staff;
 pub(crate) mod stores;
-pub(crate) mod sms;
 pub(crate) mod webhooks;
 
 use axum::Router;
@@ -35,6 +36,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(consent::routes())
         .merge(sms::routes())
         .merge(webhooks::routes())
+        .merge(imports::routes())
         .merge(staff::routes())
         .merge(api_keys::routes())
         .merge(audit::routes())

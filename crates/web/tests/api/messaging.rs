@@ -131,21 +131,12 @@ both_engines!(
 
 both_engines!(
     async fn an_admin_edits_a_template_and_unknown_placeholders_are_refused(app) {
-        let res = app.client
-            .put(app.url("/api/v1/sms/templates/ready_for_pickup"))
-            .json(&json!({"body": "{first_name}, order {order} is ready at Main St."}))
-            .send().await.unwrap();
-        assert_eq!(res.status().as_u16(), 200);
-        let bad = app.client
-            .put(app.url("/api/v1/sms/templates/ready_for_pickup"))
-            .json(&json!({"body": "Hi {name}"}))
-            .send().await.unwrap();
-        assert_eq!(bad.status().as_u16(), 422);
-        let unknown = app.client
-            .put(app.url("/api/v1/sms/templates/completed"))
-            .json(&json!({"body": "done"}))
-            .send().await.unwrap();
-        assert_eq!(unknown.status().as_u16(), 404);
+        let res = app.put("/api/v1/sms/templates/ready_for_pickup", json!({"body": "{first_name}, order {order} is ready at Main St."})).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        let bad = app.put("/api/v1/sms/templates/ready_for_pickup", json!({"body": "Hi {name}"})).await;
+        assert_eq!(bad.status, 422);
+        let unknown = app.put("/api/v1/sms/templates/completed", json!({"body": "done"})).await;
+        assert_eq!(unknown.status, 404);
 
         let list = app.get("/api/v1/sms/templates").await;
         let ready = list.body["items"].as_array().unwrap().iter().find(|t| t["status"] == "ready_for_pickup").unwrap();
@@ -254,5 +245,59 @@ both_engines!(
         let mut types: Vec<&str> = deliveries.body["items"].as_array().unwrap().iter().map(|d| d["event_type"].as_str().unwrap()).collect();
         types.sort();
         assert_eq!(types, ["checkin.created", "order.created", "order.status_changed", "order.status_changed"]);
+    }
+);
+
+async fn upload(app: &TestApp, query: &str, csv: &str) -> canopy_testkit::Response {
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/imports/customers{query}")))
+        .bearer_auth(app.token.as_deref().unwrap())
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    canopy_testkit::Response::from(res).await
+}
+
+both_engines!(
+    async fn an_uploaded_csv_imports_once_and_a_bad_file_writes_nothing(app) {
+        let csv = "First Name,Last Name,Cell,Email\nSarah,Miller,303-555-0142,sarah@example.com\nJames,Ng,720-555-0199,\n";
+
+        let dry = upload(&app, "?dry_run=true", csv).await;
+        assert_eq!(dry.status, 200, "{:?}", dry.body);
+        assert_eq!(dry.body["summary"]["created"], 2);
+        assert_eq!(app.get("/api/v1/customers").await.body["items"].as_array().unwrap().len(), 0);
+
+        let first = upload(&app, "", csv).await;
+        assert_eq!((first.status, &first.body["written"]), (200, &json!(true)), "{:?}", first.body);
+        let again = upload(&app, "", csv).await;
+        assert_eq!(again.body["summary"]["unchanged"], 2);
+        assert_eq!(again.body["written"], false);
+
+        let bad = upload(&app, "", "first,last,phone\nA,B,555\nC,D,303-555-0100\n").await;
+        assert_eq!((bad.status, bad.error_code()), (422, "import_rejected"));
+        assert_eq!(bad.body["error"]["report"]["rows"][0]["line"], 2);
+        assert_eq!(bad.body["error"]["report"]["rows"][0]["column"], "phone");
+        assert_eq!(app.get("/api/v1/customers").await.body["items"].as_array().unwrap().len(), 2);
+
+        let export = app.client.get(app.url("/api/v1/exports/customers"))
+            .bearer_auth(app.token.as_deref().unwrap()).send().await.unwrap();
+        assert_eq!(export.status().as_u16(), 200);
+        let text = export.text().await.unwrap();
+        assert!(text.starts_with("id,first_name"), "{text}");
+        assert!(text.contains("'+13035550142"));
+    }
+);
+
+both_engines!(
+    async fn budtenders_cannot_import_or_export_customers(app) {
+        let budtender = app.as_role(canopy_domain::Role::Budtender).await;
+        assert_eq!(budtender.get("/api/v1/exports/customers").await.status, 403);
+        let manager = app.as_role(canopy_domain::Role::Manager).await;
+        let res = manager.client.get(app.url("/api/v1/exports/customers"))
+            .bearer_auth(manager.token.as_deref().unwrap()).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
     }
 );

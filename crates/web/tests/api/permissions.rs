@@ -174,6 +174,57 @@ const ENDPOINTS: &[Endpoint] = &[
         Some(r#"{"password": "another long password"}"#),
         Some(StaffManage),
     ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/consent",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/customers/{customer}/consent",
+        Some(
+            r#"{"channel": "email", "purpose": "marketing", "status": "revoked", "source": "pos"}"#,
+        ),
+        Some(CustomersWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/sms/templates",
+        None,
+        Some(SettingsWrite),
+    ),
+    row(
+        Method::PUT,
+        "/api/v1/sms/templates/received",
+        Some(r#"{"body": "Hi {first_name}, we have order {order}."}"#),
+        Some(SettingsWrite),
+    ),
+    row(Method::GET, "/api/v1/sms/messages", None, Some(OrdersRead)),
+    row(
+        Method::GET,
+        "/api/v1/webhooks/event-types",
+        None,
+        Some(SettingsWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/webhooks/endpoints",
+        None,
+        Some(SettingsWrite),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/webhooks/endpoints",
+        Some(r#"{"url": "https://partner.example.com/{unique}", "events": ["customer.created"]}"#),
+        Some(SettingsWrite),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/webhooks/deliveries",
+        None,
+        Some(SettingsWrite),
+    ),
     row(Method::GET, "/api/v1/api-keys", None, Some(ApiKeysManage)),
     row(
         Method::POST,
