@@ -17,8 +17,8 @@ mod customers;
 mod error;
 pub(crate) mod events;
 mod groups;
-pub(crate) mod loyalty;
 mod imports;
+pub(crate) mod loyalty;
 mod orders;
 mod retail;
 mod search;
@@ -35,11 +35,11 @@ pub use customers::{CustomerPage, NewCustomerRecord};
 pub use error::StoreError;
 pub use events::envelope as event_envelope;
 pub use groups::GroupDraft;
+pub use imports::{CustomerImport, ImportCounts};
 pub use loyalty::{
     Earned, ExpiryReport, LoyaltyBalance, LoyaltyDrift, LoyaltyEntry, LoyaltyLiability,
     LoyaltyVerifyReport, Redeemed, Reversed,
 };
-pub use imports::{CustomerImport, ImportCounts};
 pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
     OrderFilter, OrderPage, ResolvedLine,

@@ -4,8 +4,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    api_keys, audit, checkins, checkout, consent, customers, groups, imports, loyalty, orders, products,
-    session, sms, staff, stores, webhooks,
+    api_keys, audit, checkins, checkout, consent, customers, groups, imports, loyalty, orders,
+    products, session, sms, staff, stores, webhooks,
 };
 
 #[derive(OpenApi)]
