@@ -1006,9 +1006,6 @@ pub(crate) async fn record_status_change(
     Ok(())
 }
 
-/// category, spend, order count, lifetime spend, last order time, last order total.
-type StatsRow = (String, i64, i64, i64, Option<i64>, Option<i64>);
-
 /// The parts of an order a status change needs, read (and on PostgreSQL locked) in the transaction.
 pub(crate) struct OrderHead {
     pub id: OrderId,
