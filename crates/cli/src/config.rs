@@ -15,6 +15,11 @@ pub struct FileConfig {
     pub phone_region: Option<String>,
     /// IANA time zone of the store (default: the machine's zone).
     pub time_zone: Option<String>,
+    /// Base64 of 32 bytes: the key that encrypts ID images (`CANOPY_ID_IMAGE_KEY` wins).
+    pub id_image_key: Option<String>,
+    /// Retired ID image keys, still used to open older images after a rotation.
+    #[serde(default)]
+    pub id_image_retired_keys: Vec<String>,
     /// Order-status texts (the `[sms]` table).
     #[serde(default)]
     pub sms: SmsFileConfig,

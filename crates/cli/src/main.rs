@@ -194,7 +194,7 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
     })
 }
 
-fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
+fn settings(file: &FileConfig, db_url: &str) -> anyhow::Result<Settings> {
     let phone_region = match std::env::var("CANOPY_PHONE_REGION")
         .ok()
         .or_else(|| file.phone_region.clone())
@@ -218,6 +218,7 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
         time_zone,
         secure_cookies: env_flag("CANOPY_SECURE_COOKIES"),
         trust_forwarded_for: env_flag("CANOPY_TRUST_PROXY"),
+        id_image_keys: id_image_keys(file, db_url)?.map(std::sync::Arc::new),
         sms_inbound_token: env_or("CANOPY_SMS_INBOUND_TOKEN", &file.sms.inbound_token),
         ..Settings::default()
     })
@@ -227,6 +228,33 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
 fn env_flag(name: &str) -> bool {
     std::env::var(name)
         .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+/// The ID image key: `CANOPY_ID_IMAGE_KEY` or the config file; else, for SQLite, a key file next
+/// to the database created on first start; else (PostgreSQL) none, and image uploads are refused.
+fn id_image_keys(
+    file: &FileConfig,
+    db_url: &str,
+) -> anyhow::Result<Option<canopy_web::IdImageKeys>> {
+    let configured = std::env::var("CANOPY_ID_IMAGE_KEY")
+        .ok()
+        .filter(|k| !k.trim().is_empty())
+        .or_else(|| file.id_image_key.clone());
+    if let Some(key) = configured {
+        let keys = canopy_web::IdImageKeys::from_base64(&key, &file.id_image_retired_keys)
+            .context("CANOPY_ID_IMAGE_KEY / id_image_key")?;
+        return Ok(Some(keys));
+    }
+    if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") {
+        tracing::warn!("no CANOPY_ID_IMAGE_KEY: ID image uploads are disabled");
+        return Ok(None);
+    }
+    let path = format!(
+        "{}.id-image.key",
+        db_url.strip_prefix("sqlite://").unwrap_or(db_url)
+    );
+    let keys = canopy_web::IdImageKeys::load_or_create_file(std::path::Path::new(&path))?;
+    Ok(Some(keys))
 }
 
 /// An environment variable, else the config file's value; empty counts as unset.
@@ -266,7 +294,7 @@ fn sms_provider(file: &FileConfig) -> anyhow::Result<canopy_messaging::SmsProvid
 
 async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let settings = settings(file)?;
+    let settings = settings(file, &args.db.url(file))?;
     let store = args.db.open(file).await?;
     if args.demo && store.count_customers().await? == 0 {
         tracing::info!("empty database: adding demo data");

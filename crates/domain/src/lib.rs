@@ -15,6 +15,7 @@ pub mod phone;
 pub mod sms;
 pub mod staff;
 pub mod text;
+pub mod verification;
 
 pub use actor::{Actor, ActorKind};
 pub use consent::{
@@ -36,3 +37,7 @@ pub use phone::{PhoneNumber, Region};
 pub use sms::{NotifiedStatus, SmsTemplate};
 pub use staff::{ApiKey, NewPassword, StaffUser, Username};
 pub use text::FieldError;
+pub use verification::{
+    IdVerification, ManualDocumentInput, MedicalCard, MedicalCardInput, Recommendation,
+    RecommendationInput, VerificationMethod, VerificationStatus, VerifiedDocument,
+};

@@ -15,7 +15,10 @@ pub mod model;
 pub mod pricing;
 pub mod status;
 
-pub use eligibility::{LicenceType, Reason, check_eligibility, purchase_class};
+pub use eligibility::{
+    ComplianceFacts, LicenceType, Reason, Subject, check_eligibility, class_of, eligibility,
+    min_age, purchase_class,
+};
 pub use measures::{MeasureError, Measures};
 pub use model::{
     Discount, Group, Order, OrderEvent, OrderLine, PAYMENT_METHODS, Payment, Product, ProductDraft,

@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use canopy_domain::{Actor, CheckinId, CustomerId, StoreId};
 use canopy_limits::RuleBook;
-use canopy_orders::eligibility::default_min_age;
 use canopy_orders::{Reason, check_eligibility, purchase_class};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -205,13 +204,20 @@ impl Store {
                     canopy_limits::CustomerClass::AdultUse
                 }
             };
-        let min_age = book
-            .rule_set(&store.settings.jurisdiction)
-            .ok()
-            .and_then(|s| s.version_on(today))
-            .and_then(|v| v.min_age(class))
-            .unwrap_or_else(|| default_min_age(class));
-        reasons.extend(check_eligibility(&customer, now, today, min_age));
+        let min_age = canopy_orders::min_age(book, &store.settings.jurisdiction, class, today);
+        let compliance = self
+            .compliance(&[customer_id])
+            .await?
+            .pop()
+            .unwrap_or_default();
+        reasons.extend(check_eligibility(
+            &customer,
+            compliance.facts(),
+            class,
+            now,
+            today,
+            min_age,
+        ));
         let mut tx = self.begin().await?;
         if !reasons.is_empty() {
             audit::record(

@@ -26,6 +26,7 @@ mod sms;
 mod staff;
 mod time;
 mod webhooks;
+pub(crate) mod verification;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
 pub use backend::{Engine, Store};
@@ -52,5 +53,6 @@ pub use webhooks::{
     AttemptResult, DeliveryFilter, DeliveryState, DueDelivery, NewWebhookEndpoint, WebhookAttempt,
     WebhookDelivery, WebhookEndpoint, WebhookEndpointChange,
 };
+pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

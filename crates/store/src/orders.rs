@@ -18,7 +18,6 @@ use canopy_limits::{
     AllotmentMode, Category, CustomerClass, Decision, EvaluationRequest, ExternalAllotment,
     HistoryEntry, ManagerOverride, RuleBook, Verdict,
 };
-use canopy_orders::eligibility::default_min_age;
 use canopy_orders::{
     CartLine, GroupDiscount, HistoryScope, Measures, Order, OrderEvent, OrderLine, OrderStatus,
     Payment, Priced, Reason, RetailStore, SalesChannel, check_eligibility, initial_status, price,
@@ -190,6 +189,14 @@ struct HistoryRow {
 }
 
 impl Source<'_> {
+    /// The latest verification and the medical card (caregiver links are not needed here).
+    async fn compliance(&mut self, id: CustomerId) -> Result<crate::Compliance> {
+        match self {
+            Source::Tx(tx) => crate::verification::compliance_in_tx(tx, id).await,
+            Source::Read(store) => Ok(store.compliance(&[id]).await?.pop().unwrap_or_default()),
+        }
+    }
+
     async fn customer(&mut self, id: CustomerId) -> Result<Customer> {
         let row: Option<CustomerRow> = match self {
             Source::Tx(tx) => {
@@ -585,12 +592,17 @@ async fn gate(
             CustomerClass::AdultUse
         }
     };
-    let rule_set = book.rule_set(&settings.jurisdiction)?;
-    let min_age = rule_set
-        .version_on(today)
-        .and_then(|v| v.min_age(class))
-        .unwrap_or_else(|| default_min_age(class));
-    reasons.extend(check_eligibility(&customer, now, today, min_age));
+    book.rule_set(&settings.jurisdiction)?;
+    let min_age = canopy_orders::min_age(book, &settings.jurisdiction, class, today);
+    let compliance = src.compliance(req.customer_id).await?;
+    reasons.extend(check_eligibility(
+        &customer,
+        compliance.facts(),
+        class,
+        now,
+        today,
+        min_age,
+    ));
 
     let since = book.lookback_start(&settings.jurisdiction, now, Some(&settings.time_zone))?;
     let history = match since {

@@ -240,6 +240,21 @@ impl TestApp {
         self.as_client().patch(path, body).await
     }
 
+    /// Posts a body as is, with its content type (multipart uploads, malformed bodies).
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        self.as_client().post_raw(path, content_type, body).await
+    }
+
+    /// A GET whose body is not JSON (images): the raw response.
+    pub async fn get_raw(&self, path: &str) -> reqwest::Response {
+        let req = self.client.get(self.url(path));
+        let req = match &self.token {
+            Some(token) => req.bearer_auth(token),
+            None => req,
+        };
+        req.send().await.expect("request")
+    }
+
     pub async fn put(&self, path: &str, body: serde_json::Value) -> Response {
         self.as_client().put(path, body).await
     }
@@ -331,6 +346,19 @@ impl TestClient {
         Response::from(req.send().await.expect("request")).await
     }
 
+    /// Posts a body as is, with its content type (multipart uploads, malformed bodies).
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Response {
+        Response::from(
+            self.authed(self.client.post(self.url(path)))
+                .header("content-type", content_type)
+                .body(body)
+                .send()
+                .await
+                .expect("request"),
+        )
+        .await
+    }
+
     pub async fn patch(&self, path: &str, body: serde_json::Value) -> Response {
         self.request(reqwest::Method::PATCH, path, Some(body)).await
     }
@@ -364,9 +392,33 @@ impl Response {
 }
 
 /// Writes one test body twice: `mod name { sqlite, postgres }`, each with a fresh app.
-/// The body receives `app: TestApp`.
+/// The body receives `app: TestApp`. Start with `settings = EXPR;` to serve with other
+/// [`canopy_web::Settings`] than the defaults.
 #[macro_export]
 macro_rules! both_engines {
+    (settings = $settings:expr; $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run($app: $crate::TestApp) $body
+
+            #[tokio::test]
+            async fn sqlite() {
+                if let Some(app) = $crate::TestApp::spawn_with($crate::Engine::Sqlite, $settings).await {
+                    run(app).await;
+                }
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(app) = $crate::TestApp::spawn_with($crate::Engine::Postgres, $settings).await {
+                    run(app).await;
+                }
+            }
+        }
+    };
     ($(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
         $(#[$meta])*
         mod $name {

@@ -5,10 +5,13 @@
 //! [`ApiError`] type so that clients always get `{"error": {"code", "message", "field"}}`.
 
 pub mod auth;
+mod eligibility;
 mod error;
 mod extract;
+pub mod id_image_keys;
 mod input;
 mod openapi;
+mod photo;
 mod routes;
 mod state;
 pub mod ui;
@@ -19,7 +22,12 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+pub use eligibility::Eligibility;
 pub use error::ApiError;
+pub use id_image_keys::IdImageKeys;
+/// Rotates a grayscale image about its centre (the photo decoder's sweep; tests use it to tilt
+/// generated barcodes).
+pub use photo::rotate as rotate_gray;
 pub use state::{AppState, Settings};
 
 /// The whole application as a router, for tests that call it without a socket.

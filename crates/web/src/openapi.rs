@@ -4,8 +4,8 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    api_keys, audit, checkins, checkout, consent, customers, groups, imports, loyalty, orders,
-    products, session, sms, staff, stores, webhooks,
+    api_keys, audit, checkins, checkout, consent, customers, groups, id_scans, imports, loyalty,
+    orders, products, session, sms, staff, stores, verification, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -33,6 +33,8 @@ use crate::routes::{
         webhooks::update_endpoint, webhooks::delete_endpoint, webhooks::list_deliveries, webhooks::read_delivery,
         webhooks::replay,
         imports::import_customers, imports::export_customers,
+        id_scans::scan, verification::verify, verification::id_image, verification::medical_card,
+        verification::set_medical_card, verification::link_patient, verification::unlink_patient,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "stores", description = "Retail stores: licence, jurisdiction, zone, limits enforcement"),
@@ -48,7 +50,8 @@ use crate::routes::{
         (name = "consent", description = "The consent ledger: SMS and email, transactional and marketing"),
         (name = "sms", description = "Order-status texts: templates, outbox, inbound STOP/START"),
         (name = "webhooks", description = "Signed outbound webhooks for partners"),
-        (name = "imports", description = "Customer CSV import from other systems, and export")),
+        (name = "imports", description = "Customer CSV import from other systems, and export"),
+        (name = "id", description = "ID scanning and verification, ID images, medical cards and caregivers")),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session_cookie" = []))
 )]

@@ -6,6 +6,8 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::id_image_keys::IdImageKeys;
+
 /// Server-wide settings, fixed at start.
 #[derive(Clone)]
 pub struct Settings {
@@ -22,6 +24,8 @@ pub struct Settings {
     pub session_idle: SignedDuration,
     /// A session ends this long after sign-in however busy it is (12 hours).
     pub session_lifetime: SignedDuration,
+    /// Keys for ID images at rest; `None` refuses image uploads and views (see `id_image_keys`).
+    pub id_image_keys: Option<Arc<IdImageKeys>>,
     /// The shared secret the SMS provider puts in the inbound webhook URL (`?token=`); inbound SMS is off
     /// without one.
     pub sms_inbound_token: Option<String>,
@@ -36,6 +40,7 @@ impl std::fmt::Debug for Settings {
             .field("trust_forwarded_for", &self.trust_forwarded_for)
             .field("session_idle", &self.session_idle)
             .field("session_lifetime", &self.session_lifetime)
+            .field("id_image_keys", &self.id_image_keys.as_ref().map(|_| "***"))
             .field(
                 "sms_inbound_token",
                 &self.sms_inbound_token.as_ref().map(|_| "***"),
@@ -53,6 +58,7 @@ impl Default for Settings {
             trust_forwarded_for: false,
             session_idle: SignedDuration::from_mins(30),
             session_lifetime: SignedDuration::from_hours(12),
+            id_image_keys: None,
             sms_inbound_token: None,
         }
     }

@@ -4,13 +4,18 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use canopy_domain::{Ban, Customer, CustomerId, CustomerPatch, Note, Permission, age_on, text};
+use canopy_domain::{
+    Ban, Customer, CustomerId, CustomerPatch, IdVerification, MedicalCard, Note, Permission,
+    VerificationStatus, age_on, text,
+};
+use canopy_store::{Compliance, LinkedCustomer};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
+use crate::eligibility::{Eligibility, decide};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
@@ -42,20 +47,91 @@ pub struct CustomerView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub groups: Option<Vec<canopy_orders::Group>>,
+    /// The latest ID verification and whether it still holds today (`verified`, `expired`).
+    #[schema(value_type = Option<Object>)]
+    pub verification: Option<VerificationView>,
+    #[schema(value_type = Option<Object>)]
+    pub medical_card: Option<MedicalCardView>,
+    /// For a caregiver: the patients they buy for.
+    #[schema(value_type = Vec<Object>)]
+    pub patients: Vec<LinkedCustomer>,
+    /// For a patient: their caregivers.
+    #[schema(value_type = Vec<Object>)]
+    pub caregivers: Vec<LinkedCustomer>,
+    /// May the customer buy now (computed in the store's time zone, never stored)?
+    #[schema(value_type = Object)]
+    pub eligibility: Eligibility,
+    #[serde(skip)]
+    pub compliance: Compliance,
+}
+
+#[derive(Serialize)]
+pub struct VerificationView {
+    #[serde(flatten)]
+    pub verification: IdVerification,
+    pub status: VerificationStatus,
+}
+
+#[derive(Serialize)]
+pub struct MedicalCardView {
+    #[serde(flatten)]
+    pub card: MedicalCard,
+    /// The card or its recommendation has expired (store's date).
+    pub expired: bool,
 }
 
 impl CustomerView {
-    pub fn new(customer: Customer, state: &AppState) -> Self {
+    pub fn new(customer: Customer, compliance: Compliance, state: &AppState) -> Self {
         let now = state.now();
         let today = state.today();
+        let eligibility = decide(
+            state,
+            customer.details.customer_type,
+            Some((&customer, &compliance)),
+            None,
+            None,
+        );
         CustomerView {
             display_name: customer.details.name.greeting(),
             age: customer.details.date_of_birth.map(|dob| age_on(dob, today)),
             banned: customer.banned_at(now),
+            verification: compliance.verification.clone().map(|v| VerificationView {
+                status: v.status_on(today),
+                verification: v,
+            }),
+            medical_card: compliance.medical_card.clone().map(|card| MedicalCardView {
+                expired: card.expired_on(today) || card.recommendation_expired_on(today),
+                card,
+            }),
+            patients: compliance.patients.clone(),
+            caregivers: compliance.caregivers.clone(),
+            eligibility,
+            compliance,
             customer,
             stats: None,
             groups: None,
         }
+    }
+
+    /// Reads the customer's verification, medical card and links, then builds the view.
+    pub async fn load(state: &AppState, customer: Customer) -> ApiResult<Self> {
+        let mut compliance = state.store.compliance(&[customer.id]).await?;
+        Ok(CustomerView::new(
+            customer,
+            compliance.pop().unwrap_or_default(),
+            state,
+        ))
+    }
+
+    /// Like [`CustomerView::load`] for many customers, in a fixed number of queries.
+    pub async fn load_many(state: &AppState, customers: Vec<Customer>) -> ApiResult<Vec<Self>> {
+        let ids: Vec<CustomerId> = customers.iter().map(|c| c.id).collect();
+        let compliance = state.store.compliance(&ids).await?;
+        Ok(customers
+            .into_iter()
+            .zip(compliance)
+            .map(|(c, comp)| CustomerView::new(c, comp, state))
+            .collect())
     }
 }
 
@@ -122,10 +198,7 @@ async fn list_or_search(
             (page.items, page.next_cursor)
         }
     };
-    let items = customers
-        .into_iter()
-        .map(|c| CustomerView::new(c, &state))
-        .collect();
+    let items = CustomerView::load_many(&state, customers).await?;
     Ok(Json(CustomerList { items, next_cursor }))
 }
 
@@ -145,7 +218,7 @@ async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(CustomerView::new(customer, &state)),
+        Json(CustomerView::new(customer, Compliance::default(), &state)),
     ))
 }
 
@@ -163,7 +236,7 @@ async fn read(
         state.store.customer_stats(id),
         state.store.customer_groups(id)
     );
-    let mut view = CustomerView::new(customer, &state);
+    let mut view = CustomerView::load(&state, customer).await?;
     view.stats = Some(stats?);
     view.groups = Some(groups?);
     Ok(Json(view))
@@ -210,7 +283,7 @@ async fn update(
         .store
         .update_customer(id, draft, &caller.actor, state.now())
         .await?;
-    Ok(Json(CustomerView::new(customer, &state)))
+    Ok(Json(CustomerView::load(&state, customer).await?))
 }
 
 /// RFC 7396: objects merge recursively, `null` removes, anything else replaces.
@@ -329,7 +402,7 @@ async fn ban(
         .store
         .ban_customer(parse_id(&id)?, ban, &caller.actor, now)
         .await?;
-    Ok(Json(CustomerView::new(customer, &state)))
+    Ok(Json(CustomerView::load(&state, customer).await?))
 }
 
 #[utoipa::path(delete, path = "/api/v1/customers/{id}/ban", tag = "customers", params(("id" = String, Path)),
@@ -344,5 +417,5 @@ async fn unban(
         .store
         .unban_customer(parse_id(&id)?, &caller.actor, state.now())
         .await?;
-    Ok(Json(CustomerView::new(customer, &state)))
+    Ok(Json(CustomerView::load(&state, customer).await?))
 }

@@ -8,6 +8,7 @@ pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod imports;
 pub(crate) mod loyalty;
+pub(crate) mod id_scans;
 pub(crate) mod orders;
 pub(crate) mod products;
 pub(crate) mod session;
@@ -15,6 +16,7 @@ pub(crate) mod sms;
 pub(crate) mod staff;
 pub(crate) mod stores;
 pub(crate) mod webhooks;
+pub(crate) mod verification;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -40,6 +42,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(staff::routes())
         .merge(api_keys::routes())
         .merge(audit::routes())
+        .merge(verification::routes())
         .merge(session::protected_routes())
         .route_layer(from_fn_with_state(
             state.clone(),

@@ -2,6 +2,7 @@
 
 mod auth;
 mod customers;
+mod id;
 mod limits_meter;
 mod loyalty;
 mod messaging;
