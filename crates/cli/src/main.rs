@@ -194,7 +194,8 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
     })
 }
 
-fn settings(file: &FileConfig, db_url: &str) -> anyhow::Result<Settings> {
+/// Settings from the environment and the config file; `serve` adds the ID image keys.
+fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
     let phone_region = match std::env::var("CANOPY_PHONE_REGION")
         .ok()
         .or_else(|| file.phone_region.clone())
@@ -218,7 +219,6 @@ fn settings(file: &FileConfig, db_url: &str) -> anyhow::Result<Settings> {
         time_zone,
         secure_cookies: env_flag("CANOPY_SECURE_COOKIES"),
         trust_forwarded_for: env_flag("CANOPY_TRUST_PROXY"),
-        id_image_keys: id_image_keys(file, db_url)?.map(std::sync::Arc::new),
         sms_inbound_token: env_or("CANOPY_SMS_INBOUND_TOKEN", &file.sms.inbound_token),
         ..Settings::default()
     })
@@ -294,7 +294,10 @@ fn sms_provider(file: &FileConfig) -> anyhow::Result<canopy_messaging::SmsProvid
 
 async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let settings = settings(file, &args.db.url(file))?;
+    let settings = Settings {
+        id_image_keys: id_image_keys(file, &args.db.url(file))?.map(std::sync::Arc::new),
+        ..settings(file)?
+    };
     let store = args.db.open(file).await?;
     if args.demo && store.count_customers().await? == 0 {
         tracing::info!("empty database: adding demo data");

@@ -25,8 +25,8 @@ mod search;
 mod sms;
 mod staff;
 mod time;
-mod webhooks;
 pub(crate) mod verification;
+mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
 pub use backend::{Engine, Store};
@@ -49,10 +49,10 @@ pub use retail::ImportSummary;
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
 pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
 pub use time::{from_micros, to_micros};
+pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};
 pub use webhooks::{
     AttemptResult, DeliveryFilter, DeliveryState, DueDelivery, NewWebhookEndpoint, WebhookAttempt,
     WebhookDelivery, WebhookEndpoint, WebhookEndpointChange,
 };
-pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
