@@ -228,6 +228,38 @@ impl Program {
         clamp_i64(fit).min(available)
     }
 
+    /// What redeeming `points` on an order is worth, in cents, or why the customer may not: the program
+    /// must cover them, they must have the points available, and the value may not exceed
+    /// `order_total_cents` (the order after discounts, before points). The checkout asks this before it
+    /// prices the cart; the ledger checks the same rules again under the customer's lock when it writes.
+    pub fn redemption(
+        &self,
+        customer_type: CustomerType,
+        jurisdiction: Option<&str>,
+        points: i64,
+        available: i64,
+        order_total_cents: i64,
+    ) -> Result<i64, LoyaltyError> {
+        if points <= 0 {
+            return Err(LoyaltyError::invalid("points", "must be greater than zero"));
+        }
+        self.check_eligible(customer_type, jurisdiction)?;
+        if points > available {
+            return Err(LoyaltyError::InsufficientPoints {
+                requested: points,
+                available: available.max(0),
+            });
+        }
+        let max = self.max_redeemable(available, order_total_cents);
+        if points > max {
+            return Err(LoyaltyError::ExceedsOrderTotal {
+                requested: points,
+                max,
+            });
+        }
+        Ok(self.value_cents(points))
+    }
+
     /// When points earned at `earned_at` become redeemable and when they expire.
     pub fn lot_dates(&self, earned_at: Timestamp) -> (Timestamp, Option<Timestamp>) {
         let available_at = add_days(earned_at, self.pending_days);
@@ -343,6 +375,47 @@ mod tests {
                 field: "customer_types",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn a_redemption_is_worth_its_points_within_the_balance_and_the_order() {
+        let p = Program {
+            value_points: 100,
+            value_cents: 500,
+            ..Program::default()
+        };
+        let adult = CustomerType::AdultUse;
+        assert_eq!(p.redemption(adult, Some("CO"), 200, 847, 8_600), Ok(1_000));
+        assert_eq!(
+            p.redemption(adult, Some("CO"), 900, 847, 8_600),
+            Err(LoyaltyError::InsufficientPoints {
+                requested: 900,
+                available: 847
+            })
+        );
+        // $5 of order: at most 100 points ($5.00) fit.
+        assert_eq!(
+            p.redemption(adult, Some("CO"), 120, 847, 500),
+            Err(LoyaltyError::ExceedsOrderTotal {
+                requested: 120,
+                max: 100
+            })
+        );
+        assert!(matches!(
+            p.redemption(adult, Some("CO"), 0, 847, 500),
+            Err(LoyaltyError::Invalid {
+                field: "points",
+                ..
+            })
+        ));
+        let off = Program {
+            enabled: false,
+            ..p
+        };
+        assert!(matches!(
+            off.redemption(adult, None, 10, 847, 500),
+            Err(LoyaltyError::NotEligible(_))
         ));
     }
 

@@ -43,7 +43,7 @@ pub use loyalty::{
 };
 pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
-    OrderFilter, OrderPage, ResolvedLine,
+    LoyaltyReceipt, OrderFilter, OrderPage, ResolvedLine,
 };
 pub use retail::ImportSummary;
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};

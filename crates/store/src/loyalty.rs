@@ -1026,6 +1026,26 @@ async fn reversal_recorded(
     Ok(Some(done))
 }
 
+/// Cents of `order_id` that earlier returns reversed (measured as each return gave them).
+pub(crate) async fn returned_cents(tx: &mut Tx, order_id: &str) -> Result<i64> {
+    let sum: Option<i64> = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT CAST(SUM(returned_cents) AS BIGINT) FROM loyalty_returns WHERE order_id = $1"
+    )
+    .bind(order_id)
+    .fetch_one(&mut **c)
+    .await)?;
+    Ok(sum.unwrap_or(0))
+}
+
+/// What the checkout reads before it prices a redemption: the program and the points available now.
+/// The ledger checks again under the customer's lock when it writes, so a redemption racing another
+/// register is refused there, not double-spent.
+#[derive(Debug, Clone)]
+pub(crate) struct RedemptionContext {
+    pub program: Program,
+    pub available: i64,
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Store methods: standalone transactions, reads, reports.
 // ---------------------------------------------------------------------------------------------------------
@@ -1213,6 +1233,21 @@ impl Store {
             balance,
             available_value_cents: program.value_cents(summary.available),
             summary,
+        })
+    }
+
+    /// The program and the customer's available points, for pricing a redemption.
+    pub(crate) async fn redemption_context(
+        &self,
+        customer: CustomerId,
+        now: Timestamp,
+    ) -> Result<RedemptionContext> {
+        let balance = self
+            .loyalty_balance(customer, SignedDuration::ZERO, now)
+            .await?;
+        Ok(RedemptionContext {
+            program: self.loyalty_program().await?,
+            available: balance.summary.available,
         })
     }
 

@@ -6,7 +6,12 @@
 //! window and the store's history scope → the best group discount → loyalty redemption. A refusal
 //! collects every reason, writes nothing but one audit row, and returns the limits explanation.
 //! An accepted checkout writes the order, its lines, its first event, the limits decision, the
-//! audit row and the idempotency record in one transaction.
+//! loyalty entries (points redeemed; points earned when the order is complete at once), the audit
+//! row and the idempotency record in one transaction.
+//!
+//! Loyalty follows the order's lifecycle in the same transactions: an order that completes later
+//! earns then; returns take back earned points and give back redeemed ones in proportion (measured
+//! on the order after discounts, before points); a void or cancellation reverses the rest.
 //!
 //! On PostgreSQL the customer row is locked (`FOR UPDATE`) before history is read, so two
 //! registers cannot both spend the same remaining allotment; SQLite has a single writer.
@@ -18,6 +23,7 @@ use canopy_limits::{
     AllotmentMode, Category, CustomerClass, Decision, EvaluationRequest, ExternalAllotment,
     HistoryEntry, ManagerOverride, RuleBook, Verdict,
 };
+use canopy_loyalty::{LoyaltyError, OrderAmounts, ReturnShare};
 use canopy_orders::{
     CartLine, GroupDiscount, HistoryScope, Measures, Order, OrderEvent, OrderLine, OrderStatus,
     Payment, Priced, Reason, RetailStore, SalesChannel, check_eligibility, initial_status, price,
@@ -29,6 +35,7 @@ use sqlx::AssertSqlSafe;
 
 use crate::backend::{Tx, on_read, on_tx};
 use crate::customers::{CUSTOMER_COLUMNS, CustomerRow};
+use crate::loyalty::{self, RedemptionContext};
 use crate::retail::{corrupt, parse_category};
 use crate::time::{from_micros, to_micros};
 use crate::{Result, Store, StoreError, audit};
@@ -53,8 +60,9 @@ pub struct CheckoutRequest {
     pub channel: SalesChannel,
     pub lines: Vec<LineInput>,
     pub payments: Vec<Payment>,
-    /// Cents of loyalty value to redeem (the loyalty step converts points to cents).
-    pub loyalty_redeem_cents: i64,
+    /// Loyalty points the customer chose to redeem (0: none). Their value comes off the total after
+    /// group discounts; the ledger entry is written in the order's transaction.
+    pub loyalty_redeem_points: i64,
     /// A manager's reason to override a warn-mode limit decision. The caller has already
     /// checked the `limits:override` permission.
     pub limits_override: Option<String>,
@@ -95,6 +103,8 @@ pub struct Evaluation {
     pub limits: Decision,
     /// The override a warn-mode decision needed, when a manager gave one.
     pub limits_override: Option<ManagerOverride>,
+    /// Points to redeem, when the redemption is allowed (their value is `pricing.loyalty_cents`).
+    pub loyalty_points: i64,
 }
 
 /// What a checkout did.
@@ -113,6 +123,18 @@ pub enum CheckoutOutcome {
 struct Receipt<'a> {
     order: &'a Order,
     limits: &'a Decision,
+    loyalty: LoyaltyReceipt,
+}
+
+/// What the order did to the customer's points.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoyaltyReceipt {
+    pub redeemed_points: i64,
+    pub redeemed_cents: i64,
+    /// Points earned (orders that complete later earn then).
+    pub earned_points: i64,
+    /// When the earned points can be spent (after the program's pending period).
+    pub earned_available_at: Option<Timestamp>,
 }
 
 /// Filters for a customer's purchase history.
@@ -385,6 +407,18 @@ impl Store {
             .collect())
     }
 
+    /// The loyalty figures a redemption is priced with, read only when the request redeems points.
+    async fn loyalty_for(
+        &self,
+        req: &CheckoutRequest,
+        now: Timestamp,
+    ) -> Result<Option<RedemptionContext>> {
+        if req.loyalty_redeem_points == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.redemption_context(req.customer_id, now).await?))
+    }
+
     /// Runs the gate and prices without writing anything (the register's what-if). An empty cart
     /// is allowed here: its limits are what is left of each allotment before anything is rung up,
     /// which the profile screen shows as a meter.
@@ -398,8 +432,14 @@ impl Store {
         let store = self.retail_store(req.store_id).await?;
         let lines = self.resolve_lines(&req.lines).await?;
         let discounts = self.discounts_for(req.customer_id).await?;
+        let loyalty = self.loyalty_for(req, now).await?;
         let mut src = Source::Read(self);
-        gate(&mut src, req, &store, lines, &discounts, actor, now, book).await
+        let ctx = GateContext {
+            store: &store,
+            discounts: &discounts,
+            loyalty: loyalty.as_ref(),
+        };
+        gate(&mut src, req, &ctx, lines, actor, now, book).await
     }
 
     /// Places an order if the gate allows it; see the module docs.
@@ -426,10 +466,16 @@ impl Store {
         let store = self.retail_store(req.store_id).await?;
         let lines = self.resolve_lines(&req.lines).await?;
         let discounts = self.discounts_for(req.customer_id).await?;
+        let loyalty = self.loyalty_for(req, now).await?;
         let mut tx = self.begin().await?;
         let evaluation = {
             let mut src = Source::Tx(&mut tx);
-            gate(&mut src, req, &store, lines, &discounts, actor, now, book).await?
+            let ctx = GateContext {
+                store: &store,
+                discounts: &discounts,
+                loyalty: loyalty.as_ref(),
+            };
+            gate(&mut src, req, &ctx, lines, actor, now, book).await?
         };
         if !evaluation.allowed {
             let details = serde_json::json!({
@@ -451,14 +497,15 @@ impl Store {
             return Ok(CheckoutOutcome::Refused(Box::new(evaluation)));
         }
         let order = build_order(req, &store, evaluation.clone(), actor, now);
+        let number = insert_order(&mut tx, &order, &evaluation.limits).await?;
+        let order = Order { number, ..order };
+        let loyalty = loyalty_at_checkout(&mut tx, &order, &evaluation, &store, actor, now).await?;
         let response = serde_json::to_string(&Receipt {
             order: &order,
             limits: &evaluation.limits,
+            loyalty,
         })
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let number = insert_order(&mut tx, &order, &evaluation.limits).await?;
-        let order = Order { number, ..order };
-        let response = response.replacen("\"number\":0", &format!("\"number\":{number}"), 1);
         record_event(
             &mut tx,
             order.id,
@@ -488,7 +535,6 @@ impl Store {
             now,
         )
         .await?;
-        loyalty_step(&mut tx, &order).await?;
         if let Some(key) = idempotency {
             let inserted = on_tx!(&mut tx, |c| {
                 sqlx::query(
@@ -571,16 +617,24 @@ impl Store {
 
 /// The compliance gate and pricing, reading through `src`.
 #[allow(clippy::too_many_arguments)]
+/// What the gate works from besides the request: read before the checkout's transaction begins.
+struct GateContext<'a> {
+    store: &'a RetailStore,
+    discounts: &'a [GroupDiscount],
+    /// Present when the request redeems points.
+    loyalty: Option<&'a RedemptionContext>,
+}
+
 async fn gate(
     src: &mut Source<'_>,
     req: &CheckoutRequest,
-    store: &RetailStore,
+    ctx: &GateContext<'_>,
     lines: Vec<ResolvedLine>,
-    discounts: &[GroupDiscount],
     actor: &Actor,
     now: Timestamp,
     book: &RuleBook,
 ) -> Result<Evaluation> {
+    let store = ctx.store;
     let settings = &store.settings;
     let today = settings.today(now);
     let customer = src.customer(req.customer_id).await?;
@@ -687,13 +741,6 @@ async fn gate(
         }
     }
 
-    if req.loyalty_redeem_cents != 0 {
-        return Err(StoreError::invalid(
-            "loyalty_redeem_cents",
-            "loyalty_unavailable",
-            "loyalty redemption is not available yet",
-        ));
-    }
     let cart: Vec<CartLine> = lines
         .iter()
         .map(|l| CartLine {
@@ -702,8 +749,35 @@ async fn gate(
             unit_price_cents: l.unit_price_cents,
         })
         .collect();
-    let pricing = price(&cart, discounts, today, req.loyalty_redeem_cents)
-        .map_err(|e| StoreError::invalid("lines", "invalid_price", e.to_string()))?;
+    let priced = |loyalty_cents| {
+        price(&cart, ctx.discounts, today, loyalty_cents)
+            .map_err(|e| StoreError::invalid("lines", "invalid_price", e.to_string()))
+    };
+    let mut pricing = priced(0)?;
+    let mut loyalty_points = 0;
+    if let Some(l) = ctx.loyalty.filter(|_| req.loyalty_redeem_points != 0) {
+        let redemption = l.program.redemption(
+            customer.details.customer_type,
+            Some(settings.region_code()),
+            req.loyalty_redeem_points,
+            l.available,
+            pricing.total_cents,
+        );
+        match redemption {
+            Ok(value_cents) => {
+                pricing = priced(value_cents)?;
+                loyalty_points = req.loyalty_redeem_points;
+            }
+            Err(LoyaltyError::Invalid { message, .. }) => {
+                return Err(StoreError::invalid(
+                    "loyalty_redeem_points",
+                    "invalid_value",
+                    message,
+                ));
+            }
+            Err(e) => reasons.push(loyalty_reason(&e)),
+        }
+    }
     if !req.payments.is_empty() {
         let paid: i64 = req.payments.iter().map(|p| p.amount_cents).sum();
         if paid != pricing.total_cents {
@@ -725,13 +799,122 @@ async fn gate(
         pricing,
         limits: decision,
         limits_override,
+        loyalty_points,
     })
 }
 
-/// Where loyalty earning and redemption join the checkout transaction (the loyalty ledger's
-/// `earn_for_order` / `redeem_for_order`). Until the ledger exists there is nothing to write and
-/// redemption requests are refused by the gate.
-async fn loyalty_step(_tx: &mut Tx, _order: &Order) -> Result<()> {
+/// A refused redemption as a checkout reason, reported with the others.
+fn loyalty_reason(e: &LoyaltyError) -> Reason {
+    let code = match e {
+        LoyaltyError::InsufficientPoints { .. } => "loyalty_insufficient_points",
+        LoyaltyError::ExceedsOrderTotal { .. } => "loyalty_exceeds_order_total",
+        LoyaltyError::NotEligible(_) => "loyalty_not_eligible",
+        _ => "loyalty_refused",
+    };
+    Reason::new(code, format!("loyalty: {e}"))
+}
+
+/// Redeems the points the evaluation allowed and, for an order complete at once (in store), credits what
+/// it earns, inside the checkout's transaction. The ledger re-checks the balance under the customer's
+/// lock, so a redemption that lost a race with another register fails the whole checkout.
+async fn loyalty_at_checkout(
+    tx: &mut Tx,
+    order: &Order,
+    evaluation: &Evaluation,
+    store: &RetailStore,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<LoyaltyReceipt> {
+    let order_id = order.id.to_string();
+    let region = Some(store.settings.region_code());
+    let mut receipt = LoyaltyReceipt::default();
+    if evaluation.loyalty_points > 0 {
+        let redeemed = loyalty::redeem_for_order(
+            tx,
+            actor,
+            order.customer_id,
+            &order_id,
+            evaluation.loyalty_points,
+            order.subtotal_cents - order.discount_cents,
+            region,
+            now,
+        )
+        .await?;
+        if redeemed.value_cents != order.loyalty_redeemed_cents {
+            return Err(StoreError::Conflict(
+                "the loyalty program changed during checkout; quote again".into(),
+            ));
+        }
+        receipt.redeemed_points = redeemed.points;
+        receipt.redeemed_cents = redeemed.value_cents;
+    }
+    if order.status == OrderStatus::Completed {
+        let earned = earn_on_completion(tx, order.id, order.customer_id, actor, now).await?;
+        receipt.earned_points = earned.points;
+        receipt.earned_available_at = earned.available_at;
+    }
+    Ok(receipt)
+}
+
+/// Credits the points a completed order earns: on the amount before or after discounts as the program
+/// says, where "after" is what the customer paid (points redeemed on it earn nothing).
+async fn earn_on_completion(
+    tx: &mut Tx,
+    id: OrderId,
+    customer: CustomerId,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<loyalty::Earned> {
+    let (subtotal, total, jurisdiction): (i64, i64, String) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT o.subtotal_cents, o.total_cents, s.jurisdiction FROM orders o \
+         JOIN stores s ON s.id = o.store_id WHERE o.id = $1"
+    )
+    .bind(id.to_string())
+    .fetch_one(&mut **c)
+    .await)?;
+    let amounts = OrderAmounts {
+        before_discounts_cents: subtotal,
+        after_discounts_cents: total,
+    };
+    let region = jurisdiction.split_once('-').map(|(_, r)| r);
+    loyalty::earn_for_order(tx, actor, customer, &id.to_string(), amounts, region, now).await
+}
+
+/// Takes back what is left of an order's points when it is voided or cancelled: the earned points of
+/// the part not yet returned, and the redeemed points not yet given back.
+async fn reverse_rest(
+    tx: &mut Tx,
+    head: &OrderHead,
+    return_id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
+    let order_id = head.id.to_string();
+    let (subtotal, discount): (i64, i64) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT subtotal_cents, discount_cents FROM orders WHERE id = $1"
+    )
+    .bind(&order_id)
+    .fetch_one(&mut **c)
+    .await)?;
+    let order_total_cents = subtotal - discount;
+    let returned_cents = order_total_cents - loyalty::returned_cents(tx, &order_id).await?;
+    if order_total_cents <= 0 || returned_cents <= 0 {
+        return Ok(());
+    }
+    let share = ReturnShare {
+        returned_cents,
+        order_total_cents,
+    };
+    loyalty::reverse_for_order(
+        tx,
+        actor,
+        head.customer_id,
+        &order_id,
+        return_id,
+        share,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -1015,6 +1198,15 @@ pub(crate) async fn record_status_change(
         now,
     )
     .await?;
+    match to {
+        OrderStatus::Completed => {
+            earn_on_completion(tx, order.id, order.customer_id, actor, now).await?;
+        }
+        OrderStatus::Voided | OrderStatus::Cancelled => {
+            reverse_rest(tx, order, to.as_str(), actor, now).await?;
+        }
+        _ => {}
+    }
     Ok(())
 }
 
@@ -1399,22 +1591,27 @@ impl Store {
         if head.status != OrderStatus::Completed {
             transition(head.channel, head.status, OrderStatus::Returned)?;
         }
-        let rows: Vec<(i64, i64, i64, i64)> = on_tx!(&mut tx, |c| {
+        let rows: Vec<(i64, i64, i64, i64, i64)> = on_tx!(&mut tx, |c| {
             sqlx::query_as(
-            "SELECT line_no, quantity, returned_quantity, total_cents FROM order_lines WHERE order_id = $1 ORDER BY line_no"
+            "SELECT line_no, quantity, returned_quantity, total_cents, subtotal_cents - discount_cents \
+             FROM order_lines WHERE order_id = $1 ORDER BY line_no"
         )
         .bind(id.to_string())
         .fetch_all(&mut **c)
         .await
         })?;
-        let mut state: BTreeMap<u32, (u32, u32, i64)> = rows
+        // Loyalty measures a return on the order after discounts and before points, so an order paid
+        // entirely with points still has a value to take its earned points back in proportion to.
+        let order_value: i64 = rows.iter().map(|r| r.4).sum();
+        let mut returned_value = 0i64;
+        let mut state: BTreeMap<u32, (u32, u32, i64, i64)> = rows
             .into_iter()
-            .map(|(n, q, r, t)| (n as u32, (q as u32, r as u32, t)))
+            .map(|(n, q, r, t, v)| (n as u32, (q as u32, r as u32, t, v)))
             .collect();
         let mut refund_total = 0i64;
         let mut details = Vec::new();
         for (i, (line_no, qty)) in returns.iter().enumerate() {
-            let (quantity, returned, total) = state.get_mut(line_no).ok_or_else(|| {
+            let (quantity, returned, total, value) = state.get_mut(line_no).ok_or_else(|| {
                 StoreError::invalid(
                     format!("lines[{i}].line_no"),
                     "unknown_line",
@@ -1433,6 +1630,7 @@ impl Store {
                 ));
             }
             let refund = refund_for(*total, *quantity, *returned, *qty);
+            returned_value += refund_for(*value, *quantity, *returned, *qty);
             *returned += qty;
             refund_total += refund;
             details.push(
@@ -1460,7 +1658,25 @@ impl Store {
         .await
         .map(|_| ()))?;
         let details = serde_json::json!({ "lines": details, "refund_cents": refund_total });
-        let all_back = state.values().all(|(q, r, _)| q == r);
+        if order_value > 0 && returned_value > 0 {
+            let share = ReturnShare {
+                returned_cents: returned_value,
+                order_total_cents: order_value,
+            };
+            let return_id = uuid::Uuid::now_v7().to_string();
+            let order_id = id.to_string();
+            loyalty::reverse_for_order(
+                &mut tx,
+                actor,
+                head.customer_id,
+                &order_id,
+                &return_id,
+                share,
+                now,
+            )
+            .await?;
+        }
+        let all_back = state.values().all(|(q, r, _, _)| q == r);
         if all_back {
             record_status_change(
                 &mut tx,
@@ -1498,7 +1714,6 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        let _ = head.customer_id;
         self.order(id).await
     }
 

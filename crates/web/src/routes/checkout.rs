@@ -42,8 +42,10 @@ pub struct CheckoutInput {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     payments: Vec<Payment>,
-    /// Loyalty value to redeem, in cents.
-    loyalty_redeem_cents: Option<i64>,
+    /// Loyalty points the customer chose to redeem; their value comes off the total after group
+    /// discounts. Refused with the other reasons when the customer does not have them available or
+    /// they are worth more than the order.
+    loyalty_redeem_points: Option<i64>,
     /// Warn-mode stores: a manager's override of an over-limit decision (needs `limits:override`).
     limits_override: Option<OverrideBody>,
     /// Remaining allotments from the state tracking system (tighten local history; replace it in
@@ -177,7 +179,7 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
         channel,
         lines,
         payments: input.payments,
-        loyalty_redeem_cents: input.loyalty_redeem_cents.unwrap_or(0),
+        loyalty_redeem_points: input.loyalty_redeem_points.unwrap_or(0),
         limits_override,
         external_allotments: input.external_allotments,
         external_ref: input.external_ref,

@@ -1,6 +1,7 @@
 //! API tests: a real server on a random port and a fresh database per test, on SQLite and PostgreSQL.
 
 mod auth;
+mod checkout_loyalty;
 mod customers;
 mod id;
 mod limits_meter;
