@@ -60,7 +60,7 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
         eprintln!("seeded in {:.1}s", started.elapsed().as_secs_f64());
     }
     let queries = sample_queries(&store, args.queries).await?;
-    let token = bench_key(&store).await?;
+    let token = bench_key(&store, "search benchmark", &["customers:read"]).await?;
     store.close().await;
 
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -127,12 +127,17 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
     Ok(())
 }
 
-/// A read-only API key for this run, so the benchmark goes through authentication like a real register.
-async fn bench_key(store: &Store) -> anyhow::Result<String> {
+/// An API key of the run's own with just the scopes it needs, so a benchmark goes through
+/// authentication like a real register.
+pub(crate) async fn bench_key(
+    store: &Store,
+    name: &str,
+    scopes: &[&str],
+) -> anyhow::Result<String> {
     let secret = secrets::new_api_key();
-    let scopes =
-        PermissionSet::parse_scopes(["customers:read"]).map_err(|e| anyhow::anyhow!(e.message))?;
-    let name = parse_key_name("search benchmark").map_err(|e| anyhow::anyhow!(e.message))?;
+    let scopes = PermissionSet::parse_scopes(scopes.iter().copied())
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let name = parse_key_name(name).map_err(|e| anyhow::anyhow!(e.message))?;
     let key = NewApiKey {
         name,
         prefix: secrets::api_key_prefix(&secret),

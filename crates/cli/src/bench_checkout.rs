@@ -1,8 +1,10 @@
 //! `canopy bench checkout`: checkout latency and throughput over loopback HTTP against a server
 //! process of its own, on a database seeded with a large customer base and order history.
 //!
-//! Every request is a real checkout through the whole gate (eligibility, limits over the
-//! customer's history, group discounts, the atomic write) with its own `Idempotency-Key`.
+//! Most requests are real checkouts through the whole gate (eligibility, limits over the customer's
+//! history, group discounts, loyalty redemption, the atomic write) with their own `Idempotency-Key`;
+//! the rest are returns, voids and managers' point adjustments. Afterwards the loyalty ledger is
+//! verified: the run fails if any balance drifted from its entries.
 
 use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
@@ -90,6 +92,12 @@ pub async fn run(args: CheckoutBench, file: &crate::config::FileConfig) -> anyho
         .filter(|p| p.draft.measures.net_weight_mg.is_some_and(|w| w <= 3500))
         .map(|p| p.draft.sku.clone())
         .collect();
+    let token = crate::bench::bench_key(
+        &store,
+        "checkout benchmark",
+        &["orders:write", "loyalty:adjust"],
+    )
+    .await?;
     store.close().await;
     if buyers.is_empty() || skus.is_empty() {
         bail!("no eligible customers or products to buy");
@@ -117,49 +125,34 @@ pub async fn run(args: CheckoutBench, file: &crate::config::FileConfig) -> anyho
         .pool_max_idle_per_host(args.concurrency * 2)
         .build()?;
     wait_until_up(&client, &base).await?;
-    let token = std::env::var("CANOPY_BENCH_TOKEN").ok();
-    let shared = Arc::new((client, base, token, buyers, skus, shop));
+    let shared = Arc::new(Shared {
+        client,
+        base,
+        token,
+        buyers,
+        skus,
+        shop,
+    });
 
     let drive = |duration: Duration, seed: u64| {
         let shared = shared.clone();
         let concurrency = args.concurrency;
         async move {
             let deadline = Instant::now() + duration;
-            let mut tasks = Vec::new();
-            for w in 0..concurrency {
-                let shared = shared.clone();
-                tasks.push(tokio::spawn(async move {
-                    let (client, base, token, buyers, skus, shop) = &*shared;
-                    let mut rng = StdRng::seed_from_u64(seed * 1000 + w as u64);
-                    let mut out: Vec<(Duration, u16)> = Vec::new();
-                    while Instant::now() < deadline {
-                        let customer = buyers.choose(&mut rng).copied();
-                        let lines: Vec<serde_json::Value> = (0..rng.random_range(1..=2))
-                            .filter_map(|_| skus.choose(&mut rng))
-                            .map(|s| serde_json::json!({"sku": s, "quantity": 1}))
-                            .collect();
-                        let body = serde_json::json!({"customer_id": customer, "store_id": shop, "lines": lines});
-                        let mut req = client
-                            .post(format!("{base}/api/v1/checkout"))
-                            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
-                            .json(&body);
-                        if let Some(t) = token {
-                            req = req.bearer_auth(t);
+            let tasks: Vec<_> = (0..concurrency)
+                .map(|w| {
+                    let shared = shared.clone();
+                    tokio::spawn(async move {
+                        let mut rng = StdRng::seed_from_u64(seed * 1000 + w as u64);
+                        let mut placed: Vec<String> = Vec::new();
+                        let mut out: Vec<Sample> = Vec::new();
+                        while Instant::now() < deadline {
+                            out.push(shared.step(&mut rng, &mut placed).await);
                         }
-                        let started = Instant::now();
-                        let status = match req.send().await {
-                            Ok(res) => {
-                                let s = res.status().as_u16();
-                                let _ = res.bytes().await;
-                                s
-                            }
-                            Err(_) => 0,
-                        };
-                        out.push((started.elapsed(), status));
-                    }
-                    out
-                }));
-            }
+                        out
+                    })
+                })
+                .collect();
             let mut all = Vec::new();
             for t in futures::future::join_all(tasks).await {
                 all.extend(t.unwrap_or_default());
@@ -170,19 +163,23 @@ pub async fn run(args: CheckoutBench, file: &crate::config::FileConfig) -> anyho
 
     drive(Duration::from_secs(2), 1).await;
     let started = Instant::now();
-    let mut results = drive(Duration::from_secs(args.seconds), 2).await;
+    let results = drive(Duration::from_secs(args.seconds), 2).await;
     let elapsed = started.elapsed().as_secs_f64();
-    results.sort_by_key(|r| r.0);
-    let count = |s: u16| results.iter().filter(|r| r.1 == s).count();
+    let mut checkouts: Vec<&Sample> = results
+        .iter()
+        .filter(|r| r.action == Action::Checkout)
+        .collect();
+    if checkouts.is_empty() {
+        bail!("no checkout completed");
+    }
+    checkouts.sort_by_key(|r| r.took);
+    let count = |s: u16| checkouts.iter().filter(|r| r.status == s).count();
     let pct = |p: f64| {
-        results[((results.len() as f64 * p) as usize).min(results.len().saturating_sub(1))]
-            .0
+        checkouts[((checkouts.len() as f64 * p) as usize).min(checkouts.len() - 1)]
+            .took
             .as_secs_f64()
             * 1e3
     };
-    if results.is_empty() {
-        bail!("no checkout completed");
-    }
     println!(
         "engine: {}   customers: {customers}   past orders: {orders}   concurrency: {}   duration: {:.1}s",
         if url.starts_with("postgres") {
@@ -197,17 +194,157 @@ pub async fn run(args: CheckoutBench, file: &crate::config::FileConfig) -> anyho
         "checkouts: {} placed, {} refused by the gate, {} other   throughput: {:.0}/s",
         count(201),
         count(422),
-        results.len() - count(201) - count(422),
-        results.len() as f64 / elapsed
+        checkouts.len() - count(201) - count(422),
+        checkouts.len() as f64 / elapsed
     );
     println!(
-        "latency ms: p50 {:.2}   p90 {:.2}   p99 {:.2}   max {:.2}",
+        "checkout latency ms: p50 {:.2}   p90 {:.2}   p99 {:.2}   max {:.2}",
         pct(0.5),
         pct(0.9),
         pct(0.99),
         pct(1.0)
     );
+    for action in [Action::Return, Action::Void, Action::Adjust] {
+        let done: Vec<&Sample> = results.iter().filter(|r| r.action == action).collect();
+        let ok = done
+            .iter()
+            .filter(|r| (200..300).contains(&r.status))
+            .count();
+        let conflicts = done.iter().filter(|r| r.status == 409).count();
+        println!(
+            "{:<8} {} done, {} refused (409), {} other",
+            action.label(),
+            ok,
+            conflicts,
+            done.len() - ok - conflicts
+        );
+    }
+    drop(_server);
+    let store = Store::open(&url).await?;
+    let report = store.verify_loyalty().await?;
+    store.close().await;
+    println!(
+        "loyalty verify: {} customers, {} entries, {} lots, {} differences",
+        report.customers,
+        report.entries,
+        report.lots,
+        report.differences.len()
+    );
+    if !report.differences.is_empty() {
+        bail!("the loyalty ledger drifted: {:?}", report.differences);
+    }
     Ok(())
+}
+
+/// What a benchmark worker does next, in the proportions a busy store sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Checkout,
+    Return,
+    Void,
+    Adjust,
+}
+
+impl Action {
+    fn label(self) -> &'static str {
+        match self {
+            Action::Checkout => "checkout",
+            Action::Return => "returns",
+            Action::Void => "voids",
+            Action::Adjust => "adjusts",
+        }
+    }
+}
+
+struct Sample {
+    action: Action,
+    took: Duration,
+    /// HTTP status; 0 when the request failed outright.
+    status: u16,
+}
+
+struct Shared {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+    buyers: Vec<canopy_domain::CustomerId>,
+    skus: Vec<String>,
+    shop: canopy_domain::StoreId,
+}
+
+impl Shared {
+    /// One request: mostly checkouts (a quarter of them redeeming points), and returns and voids of
+    /// this worker's own earlier orders, and managers' point adjustments, so the loyalty ledger sees
+    /// every kind of entry concurrently.
+    async fn step(&self, rng: &mut StdRng, placed: &mut Vec<String>) -> Sample {
+        let roll = rng.random_range(0..100);
+        let customer = self.buyers.choose(rng).copied();
+        let (action, path, body) = if roll < 8 && !placed.is_empty() {
+            let order = placed.swap_remove(rng.random_range(0..placed.len()));
+            let body =
+                serde_json::json!({"lines": [{"line_no": 1, "quantity": 1}], "reason": "unopened"});
+            (
+                Action::Return,
+                format!("/api/v1/orders/{order}/returns"),
+                body,
+            )
+        } else if roll < 12 && !placed.is_empty() {
+            let order = placed.swap_remove(rng.random_range(0..placed.len()));
+            let body = serde_json::json!({"reason": "rung up twice"});
+            (Action::Void, format!("/api/v1/orders/{order}/void"), body)
+        } else if roll < 20 {
+            let points = rng.random_range(-50..=150);
+            let points = if points == 0 { 1 } else { points };
+            let body = serde_json::json!({"points": points, "reason": "benchmark adjustment"});
+            let path = match customer {
+                Some(c) => format!("/api/v1/customers/{c}/loyalty/adjustments"),
+                None => "/api/v1/customers/none/loyalty/adjustments".into(),
+            };
+            (Action::Adjust, path, body)
+        } else {
+            let lines: Vec<serde_json::Value> = (0..rng.random_range(1..=2))
+                .filter_map(|_| self.skus.choose(rng))
+                .map(|s| serde_json::json!({"sku": s, "quantity": 1}))
+                .collect();
+            let redeem = if rng.random_bool(0.25) {
+                rng.random_range(10..=200)
+            } else {
+                0
+            };
+            let body = serde_json::json!({"customer_id": customer, "store_id": self.shop,
+                "lines": lines, "loyalty_redeem_points": redeem});
+            (Action::Checkout, "/api/v1/checkout".into(), body)
+        };
+        let started = Instant::now();
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("Idempotency-Key", uuid::Uuid::new_v4().to_string())
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await;
+        let (status, body) = match res {
+            Ok(res) => {
+                let status = res.status().as_u16();
+                (status, res.json::<serde_json::Value>().await.ok())
+            }
+            Err(_) => (0, None),
+        };
+        if action == Action::Checkout
+            && status == 201
+            && let Some(id) = body
+                .as_ref()
+                .and_then(|b| b["order"]["id"].as_str().map(String::from))
+        {
+            placed.push(id);
+        }
+        Sample {
+            action,
+            took: started.elapsed(),
+            status,
+        }
+    }
 }
 
 async fn wait_until_up(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
