@@ -293,3 +293,60 @@ async fn the_admin_screens_and_dashboard_render_on_a_tablet_and_a_desktop() {
         browser.close().await;
     }
 }
+
+/// The back of a Colorado licence as a keyboard-wedge scanner types it (the record separator dropped,
+/// every terminator an Enter).
+const COLORADO_LICENCE: &str = "@\n\nANSI 636020070002DL00410224ZC02650010DLDAQ102367033\nDCSMOTORIST\nDDEU\nDACMICHAEL\nDDFU\nDADCODY\nDDGU\nDCAR\nDCBNONE\nDCDNONE\nDBD08082013\nDBB07131992\nDBA07132018\nDBC1\nDAU073 IN\nDAYGRN\nDAG909 COUNTRY ROAD 206\nDAIBOULDER\nDAJCO\nDAK816350000  \nDCFNONE\nDCGUSA\nDDAM\nDDB06012013\nZCZCA\nZCB\n";
+
+/// A Massachusetts licence nobody in the store has shown before.
+const MASSACHUSETTS_LICENCE: &str = "@\n\nANSI 636002080002DL00410260ZM06020044DLDCAD\nDCBNONE\nDCDNONE\nDBA08162021\nDCSSAMPLE\nDACMORRIS\nDADT\nDBD08092016\nDBB12311971\nDBC1\nDAYUNK\nDAU062 in\nDAG24 BEACON STREET\nDAHNONE\nDAIBOSTON\nDAJMA\nDAK021330000  \nDAQS12345678\nDCF08102016 REV 02222016\nDCGUSA\nDDEN\nDDFN\nDDGN\nDCK12345S123456780612\nDDB02222016\nZMZMA504\nZMB08102016\nZMC\nZMD\nZME\n";
+
+#[tokio::test]
+async fn a_scanned_id_opens_the_matching_profile_and_an_unknown_one_starts_a_prefilled_profile() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = app().await;
+    let michael = create_customer(
+        &app,
+        json!({"first_name": "Michael", "last_name": "Motorist", "date_of_birth": "1992-07-13",
+               "id_document": {"kind": "drivers_license", "number": "102367033", "jurisdiction": "CO", "expiry": "2018-07-13"}}),
+    )
+    .await;
+    let register = driver.browser(1024, 768).await;
+    sign_in(&register, &app, "casey", Role::Budtender).await;
+
+    // The scanner types into the focused scan field; the profile opens when the burst ends.
+    register.click("#scan-field").await;
+    register.type_into("#scan-field", COLORADO_LICENCE).await;
+    register
+        .wait_path("the scanned customer's profile", |p| {
+            p == format!("/app/customers/{michael}")
+        })
+        .await;
+    register.wait_text("h1", "Michael Motorist").await;
+    // The card on file expired in 2018 and nobody has verified it: not "Compliant".
+    let eligibility = register.wait_text("[data-test=eligibility]", "Age").await;
+    assert!(!eligibility.contains("Compliant"), "{eligibility}");
+    register.screenshot("profile-after-scan-1024").await;
+
+    // A card that matches nobody opens the new-customer form filled from the card.
+    register.goto(&app.url("/app/lookup")).await;
+    register.click("#scan-field").await;
+    register
+        .type_into("#scan-field", MASSACHUSETTS_LICENCE)
+        .await;
+    register
+        .wait_path("the new-customer form", |p| p == "/app/customers/new")
+        .await;
+    let first = register.find("input[name=first_name]").await;
+    let value = first.prop("value").await.expect("prop");
+    assert_eq!(value.as_deref(), Some("Morris"));
+    let last = register.find("input[name=last_name]").await;
+    assert_eq!(
+        last.prop("value").await.expect("prop").as_deref(),
+        Some("Sample")
+    );
+    register.screenshot("new-customer-from-scan-1024").await;
+    register.close().await;
+}

@@ -148,6 +148,9 @@ function build(c, ctx, refresh, scanned) {
   return out;
 }
 
+/** How `POST /id-scans` found the profile, in staff words. */
+const MATCHED_BY = { id_document: 'ID number', name_and_birth_date: 'name and date of birth' };
+
 /** After a scan opened this profile: what the card says, and one tap to record the verification. */
 function scanBanner(c, scanned, refresh) {
   const r = scanned.result || {};
@@ -157,7 +160,7 @@ function scanBanner(c, scanned, refresh) {
     : null;
   const box = h('div', { class: 'banner ' + (e && e.eligible === false ? 'banner-danger' : 'banner-info'), role: 'status', 'data-test': 'scan-banner' },
     icon('scan'),
-    h('div', {}, h('strong', {}, r.matched_by ? `ID scanned — matched by ${String(r.matched_by).replace(/_/g, ' ')}` : 'ID scanned'),
+    h('div', {}, h('strong', {}, r.matched_by ? `ID scanned — matched by ${MATCHED_BY[r.matched_by] || String(r.matched_by).replace(/_/g, ' ')}` : 'ID scanned'),
       verdict ? h('span', {}, verdict) : null));
   const canRecord = can('customers:write') && (scanned.payload || scanned.image) && !(c.verification && c.verification.status === 'verified' && r.document && c.verification.document && c.verification.document.number === r.document.number);
   if (canRecord) {
