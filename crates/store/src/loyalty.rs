@@ -24,7 +24,7 @@
 //! begins by locking the customer's loyalty row, which serialises loyalty writes per customer until the
 //! caller's transaction ends. The `Store` methods of the same names wrap each in its own transaction.
 
-use canopy_domain::{Actor, CustomerId, CustomerType};
+use canopy_domain::{Actor, CustomerId, CustomerType, EventKind};
 use canopy_loyalty::{
     Allocation, BalanceSummary, EntryKind, Lot, LoyaltyError, OrderAmounts, Program, ReturnShare,
     Spend, SpendFrom, plan_expiry, plan_spend, summarize,
@@ -764,6 +764,26 @@ async fn insert_entry(
     .fetch_optional(&mut **c)
     .await
     })?;
+    if let Some(seq) = seq {
+        // Partners (marketing tools showing a points balance) hear of every entry, in the same
+        // transaction, so a rolled-back sale never announces points it did not earn.
+        let data = serde_json::json!({
+            "customer_id": customer,
+            "entry": {
+                "seq": seq, "id": e.id, "kind": e.kind, "points": e.points, "balance_after": balance_after,
+                "order_id": e.order_id, "return_id": e.return_id, "reason": e.reason, "at": e.at,
+            },
+            "balance": balance_after,
+        });
+        crate::events::emit(
+            tx,
+            EventKind::LoyaltyChanged,
+            &customer.to_string(),
+            data,
+            e.at,
+        )
+        .await?;
+    }
     Ok(seq)
 }
 

@@ -246,3 +246,22 @@ both_engines!(
         assert_ledger_consistent(&app).await;
     }
 );
+
+both_engines!(
+    async fn partners_hear_of_every_points_change_and_only_of_committed_ones(app) {
+        let hook = app.post("/api/v1/webhooks/endpoints", json!({"url": "https://marketing.example.com/hook",
+            "events": ["loyalty.changed"]})).await;
+        assert_eq!(hook.status, 201, "{:?}", hook.body);
+        let endpoint = hook.body["id"].as_str().unwrap().to_string();
+        let shop = shop(&app, 100).await;
+        let placed = checkout(&app, "hooked", shop.sale(1, 100)).await;
+        assert_eq!(placed.status, 201, "{:?}", placed.body);
+        let refused = checkout(&app, "refused", shop.sale(1, 5000)).await;
+        assert_eq!(refused.status, 422);
+
+        let deliveries = app.get(&format!("/api/v1/webhooks/deliveries?endpoint_id={endpoint}")).await;
+        let items = deliveries.body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 3, "adjust, redeem and earn; nothing for the refusal: {items:?}");
+        assert!(items.iter().all(|d| d["event_type"] == "loyalty.changed"));
+    }
+);
