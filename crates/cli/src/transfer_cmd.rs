@@ -58,6 +58,8 @@ pub struct ExportArgs {
 enum ExportWhat {
     /// Every customer as CSV (spreadsheet-safe; re-importable).
     Customers(ExportTarget),
+    /// Every order as CSV, one row per line (spreadsheet-safe).
+    Orders(ExportTarget),
 }
 
 #[derive(Args)]
@@ -171,23 +173,25 @@ fn print_report(report: &ImportReport, seconds: f64) -> std::io::Result<()> {
 }
 
 pub async fn export(args: ExportArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
-    let ExportWhat::Customers(target) = args.what;
+    let (target, what) = match &args.what {
+        ExportWhat::Customers(t) => (t, "customers"),
+        ExportWhat::Orders(t) => (t, "orders"),
+    };
     let store = target.db.open(file).await?;
-    let count = match &target.out {
-        Some(path) => {
-            let out = std::fs::File::create(path)
-                .with_context(|| format!("creating {}", path.display()))?;
-            canopy_transfer::export_customers(&store, std::io::BufWriter::new(out)).await?
-        }
-        None => {
-            let stdout = std::io::stdout();
-            canopy_transfer::export_customers(&store, std::io::BufWriter::new(stdout.lock()))
-                .await?
-        }
+    let out: Box<dyn std::io::Write> = match &target.out {
+        Some(path) => Box::new(
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
+    let out = std::io::BufWriter::new(out);
+    let count = match args.what {
+        ExportWhat::Customers(_) => canopy_transfer::export_customers(&store, out).await?,
+        ExportWhat::Orders(_) => canopy_transfer::export_orders(&store, out).await?,
     };
     store.close().await;
     if let Some(path) = &target.out {
-        eprintln!("exported {count} customers to {}", path.display());
+        eprintln!("exported {count} {what} to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1428,6 +1428,25 @@ impl Store {
         Ok(OrderPage { items, next_before })
     }
 
+    /// Every order in number order, `limit` at a time after order number `after`, with lines and events
+    /// (the CSV export pages through all of them this way).
+    pub async fn orders_after(&self, after: Option<i64>, limit: u32) -> Result<Vec<Order>> {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE ($1 IS NULL OR seq > $1) ORDER BY seq LIMIT $2"
+        );
+        let rows: Vec<OrderRow> = on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await)?;
+        let mut items: Vec<Order> = rows
+            .into_iter()
+            .map(Order::try_from)
+            .collect::<Result<_>>()?;
+        self.attach_details(&mut items).await?;
+        Ok(items)
+    }
+
     /// Records that someone viewed a customer's full purchase history.
     pub async fn record_history_view(
         &self,

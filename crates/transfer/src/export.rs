@@ -154,3 +154,106 @@ mod tests {
         assert_eq!(safe_cell("Sarah"), "Sarah");
     }
 }
+
+/// The order columns: one row per order line, the order's own figures repeated on each of its lines so
+/// a spreadsheet can filter and sum either way. Money in integer cents, weights in the API's units.
+pub const ORDER_COLUMNS: [&str; 30] = [
+    "order_number",
+    "order_id",
+    "placed_at",
+    "customer_id",
+    "store_id",
+    "channel",
+    "status",
+    "staff",
+    "external_ref",
+    "payment_methods",
+    "order_subtotal_cents",
+    "order_discount_cents",
+    "order_loyalty_cents",
+    "order_total_cents",
+    "order_refunded_cents",
+    "line_no",
+    "sku",
+    "product_name",
+    "category",
+    "quantity",
+    "returned_quantity",
+    "net_weight_g",
+    "concentrate_g",
+    "thc_mg",
+    "volume_ml",
+    "unit_price_cents",
+    "line_subtotal_cents",
+    "line_discount_cents",
+    "line_loyalty_cents",
+    "line_total_cents",
+];
+
+/// Writes every order line of every order, in order-number order, a page at a time. Returns how many
+/// orders were written.
+pub async fn export_orders<W: Write>(store: &Store, out: W) -> Result<usize, ExportError> {
+    const PAGE: u32 = 500;
+    let mut writer = csv::Writer::from_writer(out);
+    writer.write_record(ORDER_COLUMNS)?;
+    let mut after = None;
+    let mut count = 0;
+    loop {
+        let page = store.orders_after(after, PAGE).await?;
+        for order in &page {
+            write_order(&mut writer, order)?;
+        }
+        count += page.len();
+        match page.last() {
+            Some(last) if page.len() == PAGE as usize => after = Some(last.number),
+            _ => break,
+        }
+    }
+    writer.flush()?;
+    Ok(count)
+}
+
+fn write_order<W: Write>(
+    writer: &mut csv::Writer<W>,
+    order: &canopy_orders::Order,
+) -> Result<(), ExportError> {
+    let decimal = |d: Option<rust_decimal::Decimal>| d.map(|d| d.normalize().to_string());
+    let payments: Vec<&str> = order.payments.iter().map(|p| p.method.as_str()).collect();
+    for line in &order.lines {
+        let m = &line.measures;
+        let cells: [String; 30] = [
+            order.number.to_string(),
+            order.id.to_string(),
+            order.placed_at.to_string(),
+            order.customer_id.to_string(),
+            order.store_id.to_string(),
+            order.channel.as_str().to_string(),
+            order.status.as_str().to_string(),
+            order.staff.clone(),
+            order.external_ref.clone().unwrap_or_default(),
+            payments.join(";"),
+            order.subtotal_cents.to_string(),
+            order.discount_cents.to_string(),
+            order.loyalty_redeemed_cents.to_string(),
+            order.total_cents.to_string(),
+            order.refunded_cents.to_string(),
+            line.line_no.to_string(),
+            line.sku.clone().unwrap_or_default(),
+            line.name.clone(),
+            line.category.name().to_string(),
+            line.quantity.to_string(),
+            line.returned_quantity.to_string(),
+            decimal(m.net_weight_g()).unwrap_or_default(),
+            decimal(m.concentrate_g()).unwrap_or_default(),
+            decimal(m.thc_mg()).unwrap_or_default(),
+            decimal(m.volume_ml()).unwrap_or_default(),
+            line.unit_price_cents.to_string(),
+            line.subtotal_cents.to_string(),
+            line.discount_cents.to_string(),
+            line.loyalty_cents.to_string(),
+            line.total_cents.to_string(),
+        ];
+        writer.write_record(cells.iter().map(|c| safe_cell(c)))?;
+    }
+    Ok(())
+}

@@ -32,7 +32,7 @@ use crate::routes::{
         webhooks::event_types, webhooks::list_endpoints, webhooks::create_endpoint, webhooks::read_endpoint,
         webhooks::update_endpoint, webhooks::delete_endpoint, webhooks::list_deliveries, webhooks::read_delivery,
         webhooks::replay,
-        imports::import_customers, imports::export_customers,
+        imports::import_customers, imports::export_customers, imports::export_orders,
         id_scans::scan, verification::verify, verification::id_image, verification::medical_card,
         verification::set_medical_card, verification::link_patient, verification::unlink_patient,
     ),

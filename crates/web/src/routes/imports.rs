@@ -27,6 +27,7 @@ pub fn routes() -> Router<AppState> {
             post(import_customers).layer(DefaultBodyLimit::max(MAX_UPLOAD)),
         )
         .route("/exports/customers", get(export_customers))
+        .route("/exports/orders", get(export_orders))
 }
 
 fn require_bulk(caller: &Caller) -> ApiResult<()> {
@@ -126,15 +127,33 @@ async fn export_customers(State(state): State<AppState>, caller: Caller) -> ApiR
             canopy_transfer::ExportError::Store(e) => ApiError::from(e),
             other => ApiError::internal(other),
         })?;
-    Ok((
+    Ok(csv_attachment("customers.csv", out))
+}
+
+fn csv_attachment(name: &str, body: Vec<u8>) -> Response {
+    let disposition = format!("attachment; filename=\"{name}\"");
+    (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"customers.csv\"",
-            ),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
         ],
-        out,
+        body,
     )
-        .into_response())
+        .into_response()
+}
+
+/// Every order as CSV, one row per line with the order's figures repeated (money in cents).
+#[utoipa::path(get, path = "/api/v1/exports/orders", tag = "imports",
+    responses((status = 200, description = "CSV", content_type = "text/csv")))]
+async fn export_orders(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+    require_bulk(&caller)?;
+    caller.require(Permission::PurchaseHistoryFull)?;
+    let mut out = Vec::new();
+    canopy_transfer::export_orders(&state.store, &mut out)
+        .await
+        .map_err(|e| match e {
+            canopy_transfer::ExportError::Store(e) => ApiError::from(e),
+            other => ApiError::internal(other),
+        })?;
+    Ok(csv_attachment("orders.csv", out))
 }

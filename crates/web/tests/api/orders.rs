@@ -385,3 +385,40 @@ both_engines!(
         assert_eq!((product.status, product.body["error"]["field"].as_str()), (422, Some("category")));
     }
 );
+
+both_engines!(
+    async fn the_order_export_has_a_row_per_line_with_the_order_figures_and_needs_full_history(app) {
+        let store = create_store(&app, "Denver", json!({})).await;
+        create_products(&app).await;
+        let customer = create_customer(&app, "3035550177", json!({})).await;
+        let res = checkout(&app, "export-1", json!({"customer_id": customer, "store_id": store,
+            "lines": [{"sku": "FLW-35", "quantity": 2}, {"sku": "EDB-10"}],
+            "payments": [{"method": "cash", "amount_cents": 9000}]})).await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+        let number = res.body["order"]["number"].as_i64().unwrap().to_string();
+
+        let export = app.client.get(app.url("/api/v1/exports/orders"))
+            .bearer_auth(app.token.as_deref().unwrap()).send().await.unwrap();
+        assert_eq!(export.status().as_u16(), 200);
+        let text = export.text().await.unwrap();
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let headers = reader.headers().unwrap().clone();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 2, "{text}");
+        let cell = |row: &csv::StringRecord, name: &str| {
+            row[headers.iter().position(|h| h == name).unwrap()].to_string()
+        };
+        assert_eq!(cell(&rows[0], "order_number"), number);
+        assert_eq!(cell(&rows[0], "order_total_cents"), "9000");
+        assert_eq!(cell(&rows[0], "payment_methods"), "cash");
+        assert_eq!(cell(&rows[0], "sku"), "FLW-35");
+        assert_eq!(cell(&rows[0], "quantity"), "2");
+        assert_eq!(cell(&rows[0], "net_weight_g"), "3.5");
+        assert_eq!(cell(&rows[0], "line_total_cents"), "7000");
+        assert_eq!(cell(&rows[1], "category"), "edible");
+        assert_eq!(cell(&rows[1], "thc_mg"), "100");
+
+        let budtender = app.as_role(canopy_domain::Role::Budtender).await;
+        assert_eq!(budtender.get("/api/v1/exports/orders").await.status, 403);
+    }
+);
