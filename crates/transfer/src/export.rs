@@ -140,21 +140,6 @@ pub async fn export_customers<W: Write>(store: &Store, out: W) -> Result<usize, 
     Ok(count)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cells_a_spreadsheet_would_evaluate_are_quoted() {
-        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(safe_cell("+13035550142"), "'+13035550142");
-        assert_eq!(safe_cell("-1"), "'-1");
-        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(safe_cell("\tx"), "'\tx");
-        assert_eq!(safe_cell("Sarah"), "Sarah");
-    }
-}
-
 /// The order columns: one row per order line, the order's own figures repeated on each of its lines so
 /// a spreadsheet can filter and sum either way. Money in integer cents, weights in the API's units.
 pub const ORDER_COLUMNS: [&str; 30] = [
@@ -256,4 +241,19 @@ fn write_order<W: Write>(
         writer.write_record(cells.iter().map(|c| safe_cell(c)))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_are_quoted() {
+        assert_eq!(safe_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe_cell("+13035550142"), "'+13035550142");
+        assert_eq!(safe_cell("-1"), "'-1");
+        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe_cell("\tx"), "'\tx");
+        assert_eq!(safe_cell("Sarah"), "Sarah");
+    }
 }
