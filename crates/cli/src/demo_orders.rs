@@ -526,6 +526,7 @@ fn synthetic_order(
             .context("staff")?)
         .into(),
         external_ref: None,
+        patient_id: None,
         limits_override: None,
         placed_at,
         updated_at: placed_at,

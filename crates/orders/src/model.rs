@@ -217,6 +217,8 @@ pub struct Order {
     /// Human-friendly, unique, increasing.
     pub number: i64,
     pub customer_id: CustomerId,
+    /// A caregiver's purchase for this patient: it counts toward the patient's purchase limits.
+    pub patient_id: Option<CustomerId>,
     pub store_id: StoreId,
     pub channel: SalesChannel,
     pub status: OrderStatus,

@@ -69,6 +69,9 @@ pub struct CheckoutRequest {
     /// Remaining allotments reported by the state tracking system.
     pub external_allotments: Vec<ExternalAllotment>,
     pub external_ref: Option<String>,
+    /// For a caregiver: the linked patient this purchase is for (required for caregivers, refused for
+    /// anyone else). The patient's eligibility and purchase history decide the limits.
+    pub patient_id: Option<CustomerId>,
 }
 
 /// The `Idempotency-Key` and the hash of the canonical request it came with.
@@ -219,6 +222,29 @@ impl Source<'_> {
         }
     }
 
+    async fn is_caregiver_of(
+        &mut self,
+        caregiver: CustomerId,
+        patient: CustomerId,
+    ) -> Result<bool> {
+        let sql =
+            "SELECT COUNT(*) FROM caregiver_patients WHERE caregiver_id = $1 AND patient_id = $2";
+        let (c, p) = (caregiver.to_string(), patient.to_string());
+        let n: i64 = match self {
+            Source::Tx(tx) => on_tx!(&mut **tx, |conn| sqlx::query_scalar(sql)
+                .bind(&c)
+                .bind(&p)
+                .fetch_one(&mut **conn)
+                .await)?,
+            Source::Read(store) => on_read!(store, |pool| sqlx::query_scalar(sql)
+                .bind(&c)
+                .bind(&p)
+                .fetch_one(pool)
+                .await)?,
+        };
+        Ok(n > 0)
+    }
+
     async fn customer(&mut self, id: CustomerId) -> Result<Customer> {
         let row: Option<CustomerRow> = match self {
             Source::Tx(tx) => {
@@ -245,7 +271,8 @@ impl Source<'_> {
             .try_into()
     }
 
-    /// The customer's live purchases since `since` that count at `store` (its history scope).
+    /// The live purchases since `since` that count at `store` (its history scope) toward `customer`'s
+    /// limits: their own, and those their caregivers made for them.
     async fn history(
         &mut self,
         customer: CustomerId,
@@ -262,7 +289,7 @@ impl Source<'_> {
             "SELECT o.id AS order_id, o.placed_at, o.customer_class, l.category, l.quantity, l.returned_quantity, \
              l.net_weight_mg, l.concentrate_mg, l.thc_ug, l.volume_ul \
              FROM orders o JOIN order_lines l ON l.order_id = o.id \
-             WHERE o.customer_id = $1 AND o.placed_at >= $2 AND o.status IN {LIVE_STATUSES} AND {scope} \
+             WHERE (o.customer_id = $1 OR o.patient_id = $1) AND o.placed_at >= $2 AND o.status IN {LIVE_STATUSES} AND {scope} \
              ORDER BY o.placed_at, o.id, l.line_no"
         );
         let binds = (
@@ -658,9 +685,12 @@ async fn gate(
         min_age,
     ));
 
+    let patient = patient_for(src, req, class, now, today, &mut reasons).await?;
+    // A caregiver's purchase counts toward the patient's limits, with the patient's earlier purchases.
+    let limits_subject = patient.as_ref().map_or(req.customer_id, |p| p.id);
     let since = book.lookback_start(&settings.jurisdiction, now, Some(&settings.time_zone))?;
     let history = match since {
-        Some(since) => src.history(req.customer_id, store, since).await?,
+        Some(since) => src.history(limits_subject, store, since).await?,
         None => Vec::new(),
     };
     let age = customer
@@ -692,7 +722,10 @@ async fn gate(
         customer: canopy_limits::Customer {
             class,
             age,
-            patient_age: None,
+            patient_age: patient
+                .as_ref()
+                .and_then(|p| p.details.date_of_birth)
+                .map(|dob| age_on(dob, today).clamp(0, 255) as u8),
             resident,
             overrides: Vec::new(),
         },
@@ -801,6 +834,62 @@ async fn gate(
         limits_override,
         loyalty_points,
     })
+}
+
+/// The patient a caregiver is buying for, when the request names one the caregiver is linked to.
+/// A caregiver must name a patient (`patient_required`) they are linked to (`patient_not_linked`), and
+/// the patient must be eligible as a medical customer (`patient_` + the eligibility code). Patients
+/// may be minors, so their age is not checked; the caregiver's own age and card are.
+async fn patient_for(
+    src: &mut Source<'_>,
+    req: &CheckoutRequest,
+    class: CustomerClass,
+    now: Timestamp,
+    today: jiff::civil::Date,
+    reasons: &mut Vec<Reason>,
+) -> Result<Option<Customer>> {
+    let id = match (class, req.patient_id) {
+        (CustomerClass::Caregiver, Some(id)) => id,
+        (CustomerClass::Caregiver, None) => {
+            reasons.push(Reason::new(
+                "patient_required",
+                "a caregiver buys for a named patient: choose which one",
+            ));
+            return Ok(None);
+        }
+        (_, Some(_)) => {
+            return Err(StoreError::invalid(
+                "patient_id",
+                "not_a_caregiver",
+                "only caregivers buy on behalf of a patient",
+            ));
+        }
+        (_, None) => return Ok(None),
+    };
+    if !src.is_caregiver_of(req.customer_id, id).await? {
+        reasons.push(Reason::new(
+            "patient_not_linked",
+            "this patient is not linked to the caregiver: link them on the profile first",
+        ));
+        return Ok(None);
+    }
+    let patient = src.customer(id).await?;
+    let compliance = src.compliance(id).await?;
+    let patient_reasons = check_eligibility(
+        &patient,
+        compliance.facts(),
+        CustomerClass::Medical,
+        now,
+        today,
+        0,
+    );
+    reasons.extend(patient_reasons.into_iter().map(|r| {
+        Reason::new(
+            &format!("patient_{}", r.code),
+            format!("patient: {}", r.message),
+        )
+    }));
+    Ok(Some(patient))
 }
 
 /// A refused redemption as a checkout reason, reported with the others.
@@ -951,6 +1040,7 @@ fn build_order(
         staff_id: actor.id.clone(),
         staff: actor.label.clone(),
         external_ref: req.external_ref.clone(),
+        patient_id: req.patient_id,
         limits_override,
         placed_at: now,
         updated_at: now,
@@ -999,8 +1089,8 @@ async fn insert_order(tx: &mut Tx, order: &Order, decision: &Decision) -> Result
         sqlx::query_as(
         "INSERT INTO orders (id, customer_id, store_id, channel, status, customer_class, subtotal_cents, discount_cents, \
          loyalty_redeemed_cents, total_cents, refunded_cents, discounts, payments, staff_id, staff_label, external_ref, \
-         limits_decision, limits_override, placed_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, $16, $17, $18, $18) RETURNING seq"
+         limits_decision, limits_override, placed_at, updated_at, patient_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) RETURNING seq"
     )
     .bind(order.id.to_string())
     .bind(order.customer_id.to_string())
@@ -1020,6 +1110,7 @@ async fn insert_order(tx: &mut Tx, order: &Order, decision: &Decision) -> Result
     .bind(&decision_text)
     .bind(override_text.as_deref())
     .bind(to_micros(order.placed_at))
+    .bind(order.patient_id.map(|p| p.to_string()))
     .fetch_one(&mut **c)
     .await
     })?;
@@ -1263,11 +1354,12 @@ struct OrderRow {
     limits_override: Option<String>,
     placed_at: i64,
     updated_at: i64,
+    patient_id: Option<String>,
 }
 
 const ORDER_COLUMNS: &str = "seq, id, customer_id, store_id, channel, status, customer_class, subtotal_cents, discount_cents, \
      loyalty_redeemed_cents, total_cents, refunded_cents, discounts, payments, staff_id, staff_label, external_ref, \
-     limits_override, placed_at, updated_at";
+     limits_override, placed_at, updated_at, patient_id";
 
 impl TryFrom<OrderRow> for Order {
     type Error = StoreError;
@@ -1280,6 +1372,10 @@ impl TryFrom<OrderRow> for Order {
                 .customer_id
                 .parse()
                 .map_err(|_| corrupt("customer id", &r.customer_id))?,
+            patient_id: r
+                .patient_id
+                .map(|p| p.parse().map_err(|_| corrupt("patient id", &p)))
+                .transpose()?,
             store_id: r
                 .store_id
                 .parse()

@@ -55,6 +55,8 @@ pub struct CheckoutInput {
     external_allotments: Vec<ExternalAllotment>,
     /// The order's id in an external system (online store, POS).
     external_ref: Option<String>,
+    /// Caregivers: the linked patient this purchase is for (it counts toward the patient's limits).
+    patient_id: Option<String>,
 }
 
 /// A SKU from the catalogue, or a product described inline (inline values override the SKU's).
@@ -88,6 +90,14 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
         .customer_id
         .parse()
         .map_err(|_| invalid("customer_id", "invalid_id", "customer_id is not a valid id"))?;
+    let patient_id: Option<CustomerId> = input
+        .patient_id
+        .as_deref()
+        .map(|raw| {
+            raw.parse()
+                .map_err(|_| invalid("patient_id", "invalid_id", "patient_id is not a valid id"))
+        })
+        .transpose()?;
     let store_id: StoreId = input
         .store_id
         .parse()
@@ -183,6 +193,7 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
         limits_override,
         external_allotments: input.external_allotments,
         external_ref: input.external_ref,
+        patient_id,
     })
 }
 

@@ -421,3 +421,70 @@ both_engines!(
         assert_eq!(res.status, 404);
     }
 );
+
+both_engines!(
+    async fn a_caregiver_buys_for_a_linked_patient_and_it_counts_toward_the_patients_limits(app) {
+        let store = app.post("/api/v1/stores", json!({"name": "Denver Medical", "licensee": "Green Co",
+            "licence_type": "medical", "jurisdiction": "US-CO"})).await;
+        assert_eq!(store.status, 201, "{:?}", store.body);
+        let store = store.body["id"].as_str().unwrap().to_string();
+        let product = app.post("/api/v1/products", json!({"sku": "FLW-35", "name": "Blue Dream 3.5 g",
+            "category": "flower", "net_weight_g": "3.5", "price_cents": 3500})).await;
+        assert_eq!(product.status, 201, "{:?}", product.body);
+        let card = json!({"number": "MMJ-1", "issuing_state": "CO", "expiry": years_ago(-1).to_string()});
+        let caregiver = create(&app, json!({"first_name": "Cara", "last_name": "Giver", "customer_type": "caregiver"})).await;
+        app.post(&format!("/api/v1/customers/{caregiver}/verification"),
+            json!({"payload": payload("C1", "CARA", "GIVER", years_ago(40), years_ago(-3))})).await;
+        app.post(&format!("/api/v1/customers/{caregiver}/medical-card"), card.clone()).await;
+        // The patient is 15: too young to buy, which is why a caregiver buys for them.
+        let patient = create(&app, json!({"first_name": "Pat", "last_name": "Ient", "customer_type": "medical"})).await;
+        let verified = app.post(&format!("/api/v1/customers/{patient}/verification"),
+            json!({"payload": payload("P1", "PAT", "IENT", years_ago(15), years_ago(-3))})).await;
+        assert_eq!(verified.status, 200, "{:?}", verified.body);
+        let mut patient_card = card.clone();
+        patient_card["number"] = json!("MMJ-2");
+        app.post(&format!("/api/v1/customers/{patient}/medical-card"), patient_card).await;
+        let sale = |eighths: u32, patient: Option<&str>| json!({"customer_id": caregiver, "store_id": store,
+            "patient_id": patient, "lines": [{"sku": "FLW-35", "quantity": eighths}]});
+        let buy = |key: &'static str, body: Value| {
+            let app = &app;
+            async move { app.post_with_headers("/api/v1/checkout", body, &[("Idempotency-Key", key)]).await }
+        };
+        let reasons = |res: &canopy_testkit::Response| -> Vec<String> {
+            res.body["error"]["reasons"].as_array().unwrap().iter()
+                .map(|r| r["code"].as_str().unwrap().to_string()).collect()
+        };
+
+        let unnamed = buy("no-patient", sale(1, None)).await;
+        assert_eq!((unnamed.status, reasons(&unnamed)), (422, vec!["patient_required".to_string()]), "{:?}", unnamed.body);
+        let unlinked = buy("unlinked", sale(1, Some(&patient))).await;
+        assert_eq!(reasons(&unlinked), ["patient_not_linked"]);
+
+        let link = app.post(&format!("/api/v1/customers/{caregiver}/patients/{patient}"), json!({})).await;
+        assert_eq!(link.status, 200, "{:?}", link.body);
+        // 16 eighths (56 g) of Colorado's 2 oz a day for medical patients.
+        let placed = buy("for-pat", sale(16, Some(&patient))).await;
+        assert_eq!(placed.status, 201, "{:?}", placed.body);
+        assert_eq!(placed.body["order"]["patient_id"], patient.as_str());
+        assert_eq!(placed.body["order"]["customer_id"], caregiver.as_str());
+
+        // The allotment is the patient's: a second caregiver buying for them today finds it used up.
+        let second = create(&app, json!({"first_name": "Sam", "last_name": "Giver", "customer_type": "caregiver"})).await;
+        app.post(&format!("/api/v1/customers/{second}/verification"),
+            json!({"payload": payload("C2", "SAM", "GIVER", years_ago(50), years_ago(-3))})).await;
+        let mut second_card = card.clone();
+        second_card["number"] = json!("MMJ-3");
+        app.post(&format!("/api/v1/customers/{second}/medical-card"), second_card).await;
+        app.post(&format!("/api/v1/customers/{second}/patients/{patient}"), json!({})).await;
+        let mut more = sale(1, Some(&patient));
+        more["customer_id"] = json!(second);
+        let over = buy("over", more).await;
+        assert_eq!(reasons(&over), ["purchase_limit_exceeded"], "{:?}", over.body);
+
+        let adult = create(&app, json!({"first_name": "Al", "last_name": "Dult"})).await;
+        let mut wrong = sale(1, Some(&patient));
+        wrong["customer_id"] = json!(adult);
+        let res = buy("adult-for-patient", wrong).await;
+        assert_eq!((res.status, res.body["error"]["field"].as_str()), (422, Some("patient_id")));
+    }
+);
