@@ -589,77 +589,119 @@ pub async fn seed_retail(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Gives up to `customers` of the oldest customers a plausible points history under the program in force:
-/// purchases over the last four months, some redemptions, the odd return and manager adjustment. Goes
-/// through the same ledger functions as checkout, so `canopy loyalty verify` must pass afterwards.
-pub async fn seed_loyalty(store: &Store, customers: u32) -> anyhow::Result<u64> {
+/// Gives the first `orders` demo orders the points they would have earned at the register, at the time
+/// they were placed (and takes them back for returned and voided orders), plus the odd manager adjustment.
+/// Goes through the same ledger functions as checkout, so `canopy loyalty verify` must pass afterwards and
+/// every earn entry points at a real order.
+pub async fn seed_loyalty(store: &Store, orders: u32) -> anyhow::Result<u64> {
     use canopy_loyalty::{OrderAmounts, ReturnShare};
-    let page = store
-        .list_customers(None, customers.clamp(1, 200))
-        .await
-        .context("listing customers")?;
+    use canopy_orders::OrderStatus;
     let mut rng = StdRng::seed_from_u64(0x10_7A17);
     let register = Actor::system("demo-register");
     let manager = Actor::system("demo-manager");
-    let now = Timestamp::now();
     let mut writes = 0u64;
-    for customer in page.items.into_iter().take(customers as usize) {
-        let id = customer.id;
-        let visits = rng.random_range(1..8);
-        let days = |n: i64| jiff::SignedDuration::from_hours(24 * n);
-        let mut at = now - days(rng.random_range(60..120));
-        for visit in 0..visits {
-            let order = format!("demo-{id}-{visit}");
-            let total: i64 = rng.random_range(1_500..18_000);
-            let max = store.loyalty_max_redeemable(id, total, at).await?;
-            let mut paid = total;
-            if max >= 100 && rng.random_bool(0.4) {
-                let redeemed = store
-                    .redeem_for_order(&register, id, &order, max.min(200), total, None, at)
+    let mut after = None;
+    let mut seen = 0u32;
+    while seen < orders {
+        let page = store.orders_after(after, 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.number);
+        for order in page.into_iter().take((orders - seen) as usize) {
+            seen += 1;
+            let id = order.id.to_string();
+            let amounts = OrderAmounts {
+                before_discounts_cents: order.subtotal_cents,
+                after_discounts_cents: order.total_cents,
+            };
+            let jurisdiction = None;
+            let earned = store
+                .earn_for_order(
+                    &register,
+                    order.customer_id,
+                    &id,
+                    amounts,
+                    jurisdiction,
+                    order.placed_at,
+                )
+                .await?;
+            writes += u64::from(earned.points > 0);
+            let undone = matches!(order.status, OrderStatus::Returned | OrderStatus::Voided);
+            let value = order.subtotal_cents - order.discount_cents;
+            if undone && value > 0 {
+                let share = ReturnShare {
+                    returned_cents: value,
+                    order_total_cents: value,
+                };
+                let at = order.updated_at.max(order.placed_at);
+                store
+                    .reverse_for_order(&register, order.customer_id, &id, "demo", share, at)
                     .await?;
-                paid -= redeemed.value_cents;
                 writes += 1;
             }
-            let amounts = OrderAmounts {
-                before_discounts_cents: total,
-                after_discounts_cents: paid,
-            };
-            store
-                .earn_for_order(&register, id, &order, amounts, None, at)
-                .await?;
-            writes += 1;
-            if rng.random_bool(0.08) {
-                let share = ReturnShare {
-                    returned_cents: total / 2,
-                    order_total_cents: total,
-                };
+            if rng.random_bool(0.02) {
                 store
-                    .reverse_for_order(
-                        &register,
-                        id,
-                        &order,
-                        "demo-return",
-                        share,
-                        at + jiff::SignedDuration::from_hours(2),
+                    .adjust_loyalty_points(
+                        &manager,
+                        order.customer_id,
+                        50,
+                        "Goodwill: long wait at pickup",
+                        order.placed_at,
                     )
                     .await?;
                 writes += 1;
             }
-            at += days(rng.random_range(3..20));
-            if at > now {
-                break;
-            }
         }
-        if rng.random_bool(0.05) {
+    }
+    Ok(writes)
+}
+
+/// Records an ID verification (scanned at the counter by a demo register) for most demo customers with a
+/// current ID, and a medical card for medical patients and caregivers, so the demo profiles show
+/// "ID Verified" and medical customers can buy. A few cards are left out or expired on purpose.
+pub async fn seed_compliance(store: &Store, customers: u32) -> anyhow::Result<u64> {
+    use canopy_domain::{CustomerType, MedicalCard, VerificationMethod, VerifiedDocument};
+    use canopy_store::NewVerification;
+    let mut rng = StdRng::seed_from_u64(0xC0_4D17);
+    let register = Actor::system("demo-register");
+    let now = Timestamp::now();
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let mut writes = 0u64;
+    for id in store.customers_with_valid_id(today, customers).await? {
+        let customer = store.customer(id).await?;
+        let d = &customer.details;
+        let (Some(doc), Some(dob)) = (&d.id_document, d.date_of_birth) else {
+            continue;
+        };
+        if rng.random_bool(0.85) {
+            let new = NewVerification {
+                method: VerificationMethod::Scan,
+                document: VerifiedDocument {
+                    kind: doc.kind,
+                    number: doc.number.clone(),
+                    jurisdiction: doc.jurisdiction.clone(),
+                    expiry: doc.expiry,
+                    date_of_birth: dob,
+                },
+                reason: None,
+            };
             store
-                .adjust_loyalty_points(
-                    &manager,
-                    id,
-                    50,
-                    "Goodwill: long wait at pickup",
-                    at.min(now),
-                )
+                .record_verification(id, new, None, &register, now)
                 .await?;
+            writes += 1;
+        }
+        if d.customer_type != CustomerType::AdultUse && rng.random_bool(0.9) {
+            let days = if rng.random_bool(0.1) {
+                -rng.random_range(1..90)
+            } else {
+                rng.random_range(30..700)
+            };
+            let card = MedicalCard {
+                number: format!("MMJ-{}", rng.random_range(100_000..999_999)),
+                issuing_state: doc.jurisdiction.clone().unwrap_or_else(|| "CO".into()),
+                expiry: today.checked_add(jiff::Span::new().days(days))?,
+                recommendation: None,
+            };
+            store.set_medical_card(id, card, &register, now).await?;
             writes += 1;
         }
     }

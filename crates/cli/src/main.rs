@@ -156,7 +156,8 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 let n = demo::seed_customers(&store, args.customers).await?;
                 let (catalog, orders) =
                     demo_orders::seed_all(&store, args.orders.unwrap_or(n * 3)).await?;
-                let points = demo::seed_loyalty(&store, 200).await?;
+                let points = demo::seed_loyalty(&store, 5_000).await?;
+                demo::seed_compliance(&store, 2_000).await?;
                 store.close().await;
                 println!(
                     "added {n} demo customers, {orders} orders ({} stores, {} products, {} groups) and {points} loyalty transactions in {:.1}s",
@@ -303,7 +304,8 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!("empty database: adding demo data");
         let n = demo::seed_customers(&store, 2000).await?;
         demo_orders::seed_all(&store, n * 3).await?;
-        demo::seed_loyalty(&store, 200).await?;
+        demo::seed_loyalty(&store, 5_000).await?;
+        demo::seed_compliance(&store, 2_000).await?;
     }
     if args.demo {
         demo::seed_retail(&store).await?;
