@@ -471,31 +471,3 @@ macro_rules! both_stores {
         }
     };
 }
-
-/// Like [`both_engines!`] with server settings: `both_engines_with!(settings_expr; async fn name(app) {..})`.
-#[macro_export]
-macro_rules! both_engines_with {
-    ($settings:expr; $(#[$meta:meta])* async fn $name:ident($app:ident) $body:block) => {
-        $(#[$meta])*
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            async fn run($app: $crate::TestApp) $body
-
-            #[tokio::test]
-            async fn sqlite() {
-                if let Some(app) = $crate::TestApp::spawn_with($crate::Engine::Sqlite, $settings).await {
-                    run(app).await;
-                }
-            }
-
-            #[tokio::test]
-            async fn postgres() {
-                if let Some(app) = $crate::TestApp::spawn_with($crate::Engine::Postgres, $settings).await {
-                    run(app).await;
-                }
-            }
-        }
-    };
-}

@@ -1,6 +1,6 @@
 //! Consent, inbound SMS keywords, SMS templates and webhook administration over HTTP.
 
-use canopy_testkit::{TestApp, both_engines, both_engines_with};
+use canopy_testkit::{TestApp, both_engines};
 use canopy_web::Settings;
 use serde_json::json;
 
@@ -85,7 +85,7 @@ both_engines!(
     }
 );
 
-both_engines_with!(with_inbound_token();
+both_engines!(settings = with_inbound_token();
     async fn an_inbound_stop_revokes_marketing_and_transactional_sms_at_once(app) {
         let id = create_customer(&app, "(303) 555-0142").await;
         let path = format!("/api/v1/customers/{id}/consent");
@@ -110,7 +110,7 @@ both_engines_with!(with_inbound_token();
     }
 );
 
-both_engines_with!(with_inbound_token();
+both_engines!(settings = with_inbound_token();
     async fn the_inbound_webhook_refuses_a_wrong_token_and_ignores_ordinary_replies(app) {
         let id = create_customer(&app, "303-555-0142").await;
         let path = format!("/api/v1/customers/{id}/consent");
