@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use canopy_domain::{
     Actor, ConsentChange, ConsentChannel, ConsentPurpose, ConsentStatus, Customer, CustomerDraft,
-    CustomerId, EventKind,
+    CustomerId, EventKind, GroupId,
 };
 use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
@@ -30,6 +30,28 @@ pub struct CustomerImport {
     pub notes: Vec<(CustomerId, String, String)>,
     /// Consent carried over from the old system (source `import`).
     pub consents: Vec<(CustomerId, ConsentChange)>,
+    /// Loyalty points carried over, one opening ledger entry per customer (points > 0). Customers who
+    /// already have one are skipped by the ledger's unique cause key.
+    pub opening_balances: Vec<(CustomerId, i64)>,
+    /// Where the points came from, for the entries' reason ("Opening balance imported from …").
+    pub source: String,
+    /// Groups named in the file that do not exist yet (no discounts).
+    pub new_groups: Vec<(GroupId, String)>,
+    /// Group memberships to add; pairs that already exist are skipped.
+    pub memberships: Vec<(GroupId, CustomerId)>,
+}
+
+impl CustomerImport {
+    /// Whether applying the plan would write nothing.
+    pub fn is_empty(&self) -> bool {
+        self.creates.is_empty()
+            && self.updates.is_empty()
+            && self.notes.is_empty()
+            && self.consents.is_empty()
+            && self.opening_balances.is_empty()
+            && self.new_groups.is_empty()
+            && self.memberships.is_empty()
+    }
 }
 
 /// What an import wrote, for its audit row and report.
@@ -39,6 +61,11 @@ pub struct ImportCounts {
     pub updated: usize,
     pub notes: usize,
     pub consents: usize,
+    /// Opening loyalty entries written.
+    pub opening_balances: usize,
+    pub groups_created: usize,
+    /// Group memberships added.
+    pub memberships: usize,
 }
 
 impl Store {
@@ -162,8 +189,9 @@ impl Store {
     }
 
     /// Writes a whole import in one transaction: any failure (a unique key taken since the plan was made)
-    /// rolls all of it back. Audited as one `customer.import` row with the counts; each customer's
-    /// webhook events are queued as for any other change.
+    /// rolls all of it back. Audited as one `customer.import` row with the counts (groups it creates also get
+    /// their own `group.create` rows); each customer's webhook events are queued as for any other change.
+    /// Opening balances go through the loyalty ledger, so `canopy loyalty verify` stays clean.
     pub async fn apply_customer_import(
         &self,
         import: &CustomerImport,
@@ -185,6 +213,17 @@ impl Store {
             .collect();
         crate::customers::insert_notes(&mut tx, &notes).await?;
         insert_consents(&mut tx, &import.consents, actor, now).await?;
+        let opening_balances = crate::loyalty::opening_balances(
+            &mut tx,
+            actor,
+            &import.opening_balances,
+            &import.source,
+            now,
+        )
+        .await?;
+        crate::groups::create_groups(&mut tx, &import.new_groups, actor, now).await?;
+        let memberships =
+            crate::groups::insert_memberships(&mut tx, &import.memberships, now).await?;
 
         if events::has_subscribers(&mut tx, EventKind::CustomerCreated).await? {
             let created: Vec<(String, serde_json::Value)> = import
@@ -237,6 +276,9 @@ impl Store {
             updated: import.updates.len(),
             notes: import.notes.len() + import.creates.iter().map(|r| r.notes.len()).sum::<usize>(),
             consents: import.consents.len(),
+            opening_balances,
+            groups_created: import.new_groups.len(),
+            memberships: usize::try_from(memberships).unwrap_or(usize::MAX),
         };
         let updated_ids: Vec<String> = import
             .updates
