@@ -505,10 +505,10 @@ pub(crate) async fn insert_memberships(
 ) -> Result<u64> {
     let mut added = 0;
     for chunk in pairs.chunks(300) {
-        let sql = format!(
+        let sql = tx.bulk_sql(format!(
             "INSERT INTO group_members (group_id, customer_id, added_at) VALUES {} ON CONFLICT DO NOTHING",
             crate::events::placeholders(chunk.len(), 3)
-        );
+        ));
         added += on_tx!(tx, |c| {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
             for (g, cu) in chunk {

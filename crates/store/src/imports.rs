@@ -310,11 +310,11 @@ async fn insert_consents(
 ) -> Result<()> {
     let kind = actor.kind.as_str();
     for chunk in consents.chunks(200) {
-        let sql = format!(
+        let sql = tx.bulk_sql(format!(
             "INSERT INTO consent_entries (customer_id, channel, purpose, status, source, disclosure_version, address, \
              evidence, actor_kind, actor_id, actor_label, recorded_at) VALUES {}",
             placeholders(chunk.len(), 12)
-        );
+        ));
         on_tx!(tx, |c| {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
             for (id, change) in chunk {

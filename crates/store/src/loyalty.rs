@@ -608,11 +608,11 @@ async fn lock_accounts(
     now: Timestamp,
 ) -> Result<HashMap<String, Account>> {
     let ids: Vec<String> = openings.iter().map(|(c, _)| c.to_string()).collect();
-    let sql = format!(
+    let sql = tx.bulk_sql(format!(
         "INSERT INTO loyalty_accounts (customer_id, balance, owed, updated_at) VALUES {} \
          ON CONFLICT (customer_id) DO NOTHING",
         crate::events::rows_sql(ids.len(), 2, |p| format!("({}, 0, 0, {})", p[0], p[1]))
-    );
+    ));
     on_tx!(tx, |c| {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
         for id in &ids {
@@ -621,10 +621,10 @@ async fn lock_accounts(
         q.execute(&mut **c).await.map(|_| ())
     })?;
     let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
-    let select = format!(
+    let select = tx.bulk_sql(format!(
         "SELECT customer_id, balance, owed FROM loyalty_accounts WHERE customer_id IN ({}) ORDER BY customer_id",
         list.join(", ")
-    );
+    ));
     let rows: Vec<(String, i64, i64)> = match tx {
         Tx::Sqlite(c) => {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(select));
@@ -673,12 +673,12 @@ async fn insert_openings(
     reason: &str,
     now: Timestamp,
 ) -> Result<Vec<(i64, String, i64)>> {
-    let sql = format!(
+    let sql = tx.bulk_sql(format!(
         "INSERT INTO loyalty_entries (id, customer_id, kind, cause_key, points, balance_after, unallocated, \
          reason, actor_kind, actor_id, actor_label, at) VALUES {} \
          ON CONFLICT (kind, cause_key) DO NOTHING RETURNING seq, customer_id, points",
         crate::events::placeholders(openings.len(), 12)
-    );
+    ));
     let rows: Vec<(i64, String, i64)> = on_tx!(tx, |c| {
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
         for (customer, points) in openings {
@@ -713,11 +713,11 @@ async fn insert_opening_lots(
     if credited.is_empty() {
         return Ok(());
     }
-    let sql = format!(
+    let sql = tx.bulk_sql(format!(
         "INSERT INTO loyalty_lots (id, customer_id, entry_seq, points, repaid, remaining, earned_at, available_at, \
          expires_at) VALUES {}",
         crate::events::placeholders(credited.len(), 9)
-    );
+    ));
     let mut lots = Vec::with_capacity(credited.len());
     for (seq, customer, points) in credited {
         let account = accounts
@@ -752,12 +752,12 @@ async fn save_accounts(tx: &mut Tx, accounts: &[&Account], now: Timestamp) -> Re
     if accounts.is_empty() {
         return Ok(());
     }
-    let sql = format!(
+    let sql = tx.bulk_sql(format!(
         "INSERT INTO loyalty_accounts (customer_id, balance, owed, updated_at) VALUES {} \
          ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance, owed = excluded.owed, \
          updated_at = excluded.updated_at",
         crate::events::placeholders(accounts.len(), 4)
-    );
+    ));
     on_tx!(tx, |c| {
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
         for account in accounts {
