@@ -19,6 +19,9 @@ use crate::{Result, Store, StoreError, audit};
 /// Keys per lookup statement: well under both engines' parameter limits.
 const KEYS_PER_QUERY: usize = 500;
 
+/// Rows written from which an import counts as a bulk load and refreshes the planner's statistics.
+const BULK_LOAD_ROWS: usize = 1000;
+
 /// Everything an import writes, already validated and matched.
 #[derive(Default)]
 pub struct CustomerImport {
@@ -296,7 +299,26 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if counts.created + counts.opening_balances + counts.memberships >= BULK_LOAD_ROWS {
+            self.refresh_statistics().await?;
+        }
         Ok(counts)
+    }
+
+    /// Brings PostgreSQL's planner statistics up to date after a bulk load. Until autovacuum gets to it
+    /// the planner still sees the tables as they were (often empty), and the next import's key lookups
+    /// became sequential scans: about a second per 500 keys, 55 s instead of 9 s for a 100,000-row re-run.
+    /// SQLite plans from its indexes alone and needs nothing.
+    async fn refresh_statistics(&self) -> Result<()> {
+        if let crate::backend::Backend::Postgres(pool) = &self.backend {
+            sqlx::query(
+                "ANALYZE customers, customer_notes, consent_entries, loyalty_accounts, loyalty_entries, \
+                 loyalty_lots, group_members",
+            )
+            .execute(pool)
+            .await?;
+        }
+        Ok(())
     }
 }
 
