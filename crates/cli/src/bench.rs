@@ -25,6 +25,9 @@ pub enum BenchKind {
     Search(SearchBench),
     /// Checkout latency (p50/p99) and throughput through the whole compliance gate.
     Checkout(crate::bench_checkout::CheckoutBench),
+    /// Customer CSV import: a generated file of `--rows` customers (points, groups, notes) imported twice,
+    /// timing each run; the second must change nothing.
+    Import(crate::bench_import::ImportBench),
 }
 
 #[derive(clap::Args)]

@@ -335,7 +335,7 @@ pub async fn seed_customers(store: &Store, count: u64) -> anyhow::Result<u64> {
 }
 
 /// One person. `n` (unique per database) makes the phone, email and ID number unique.
-fn synthetic_customer(
+pub(crate) fn synthetic_customer(
     rng: &mut StdRng,
     n: u64,
     now: Timestamp,

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_checkout;
+mod bench_import;
 mod config;
 mod demo;
 mod demo_orders;
@@ -173,6 +174,9 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                     .await
                     .map(|()| ExitCode::SUCCESS),
                 bench::BenchKind::Checkout(checkout) => bench_checkout::run(checkout, &file)
+                    .await
+                    .map(|()| ExitCode::SUCCESS),
+                bench::BenchKind::Import(import) => bench_import::run(import, &file)
                     .await
                     .map(|()| ExitCode::SUCCESS),
             },

@@ -22,6 +22,8 @@ pub struct ImportArgs {
 enum ImportWhat {
     /// Customers from another POS's CSV export. Nothing is written unless every row is valid; rows that
     /// match an existing customer (phone, email or ID number) update it, and unchanged rows are skipped.
+    /// Loyalty points become one opening balance per customer; groups are matched by name (created if
+    /// missing).
     Customers(ImportCustomersArgs),
 }
 
@@ -83,6 +85,10 @@ pub async fn import(args: ImportArgs, file: &FileConfig) -> anyhow::Result<ExitC
     let mut options = ImportOptions::new(settings.phone_region, today);
     options.dry_run = args.dry_run;
     options.map = args.map;
+    options.source = args.file.file_name().map_or_else(
+        || args.file.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     if let Some(version) = args.consent_disclosure {
         options.consent_disclosure = version;
     }
@@ -155,6 +161,14 @@ fn print_report(report: &ImportReport, seconds: f64) -> std::io::Result<()> {
         writeln!(out, "warning: {warning}")?;
     }
     let s = report.summary;
+    if !report.new_groups.is_empty() {
+        writeln!(out, "new groups: {}", report.new_groups.join(", "))?;
+    }
+    writeln!(
+        out,
+        "loyalty: {} opening balances; groups: {} created, {} memberships added",
+        s.opening_balances, s.groups_created, s.memberships
+    )?;
     let verdict = if report.dry_run {
         "dry run, nothing written"
     } else if s.errors > 0 {

@@ -732,10 +732,10 @@ pub(crate) async fn insert_chunk(tx: &mut Tx, records: &[NewCustomerRecord]) -> 
             format!("({})", params.join(", "))
         })
         .collect();
-    let sql = format!(
+    let sql = tx.bulk_sql(format!(
         "INSERT INTO customers (id, created_channel, created_at, updated_at, ban_reason, ban_note, ban_since, ban_until, ban_by, {columns}) VALUES {}",
         rows.join(", ")
-    );
+    ));
     let values: Vec<DraftValues> = records
         .iter()
         .map(|r| DraftValues::from(&r.draft))
@@ -781,10 +781,10 @@ pub(crate) async fn insert_notes(
     notes: &[(CustomerId, &str, &str, Timestamp)],
 ) -> Result<()> {
     for chunk in notes.chunks(500) {
-        let sql = format!(
+        let sql = tx.bulk_sql(format!(
             "INSERT INTO customer_notes (id, customer_id, body, author, created_at) VALUES {}",
             crate::events::placeholders(chunk.len(), 5)
-        );
+        ));
         on_tx!(tx, |c| {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
             for (customer, author, body, at) in chunk {

@@ -61,10 +61,10 @@ pub(crate) async fn emit_many(
                 (id, entity.as_str(), payload)
             })
             .collect();
-        let sql = format!(
+        let sql = tx.bulk_sql(format!(
             "INSERT INTO webhook_events (id, event_type, entity_id, payload, created_at) VALUES {}",
             placeholders(rows.len(), 5)
-        );
+        ));
         on_tx!(tx, |c| {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
             for (id, entity, payload) in &rows {

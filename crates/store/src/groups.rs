@@ -1,6 +1,6 @@
 //! Customer groups, their discounts and memberships.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use canopy_domain::{Actor, CustomerId, GroupId};
 use canopy_orders::{Discount, DiscountKind, Group};
@@ -315,25 +315,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.begin().await?;
-        for chunk in pairs.chunks(300) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, ${})", i * 3 + 1, i * 3 + 2, i * 3 + 3))
-                .collect();
-            let sql = format!(
-                "INSERT INTO group_members (group_id, customer_id, added_at) VALUES {} ON CONFLICT DO NOTHING",
-                values.join(", ")
-            );
-            on_tx!(&mut tx, |c| {
-                let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
-                for (g, cu) in chunk {
-                    q = q
-                        .bind(g.to_string())
-                        .bind(cu.to_string())
-                        .bind(to_micros(now));
-                }
-                q.execute(&mut **c).await.map(|_| ())
-            })?;
-        }
+        insert_memberships(&mut tx, pairs, now).await?;
         audit::record(
             &mut tx,
             actor,
@@ -345,6 +327,49 @@ impl Store {
         )
         .await?;
         tx.commit().await
+    }
+
+    /// Every group's id and name, for matching names from an import (without discounts or counts).
+    pub async fn group_names(&self) -> Result<Vec<(GroupId, String)>> {
+        let rows: Vec<(String, String)> = on_read!(self, |p| sqlx::query_as(
+            "SELECT id, name FROM customer_groups ORDER BY name"
+        )
+        .fetch_all(p)
+        .await)?;
+        rows.into_iter()
+            .map(|(id, name)| Ok((id.parse().map_err(|_| corrupt("group id", &id))?, name)))
+            .collect()
+    }
+
+    /// The groups each of these customers belongs to, so an import adds only memberships that are new.
+    pub async fn group_memberships(
+        &self,
+        customers: &[CustomerId],
+    ) -> Result<HashSet<(GroupId, CustomerId)>> {
+        let mut found = HashSet::new();
+        for chunk in customers.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT group_id, customer_id FROM group_members WHERE customer_id IN ({})",
+                list.join(", ")
+            );
+            let rows: Vec<(String, String)> = on_read!(self, |p| {
+                let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+                for customer in chunk {
+                    q = q.bind(customer.to_string());
+                }
+                q.fetch_all(p).await
+            })?;
+            for (group, customer) in rows {
+                found.insert((
+                    group.parse().map_err(|_| corrupt("group id", &group))?,
+                    customer
+                        .parse()
+                        .map_err(|_| corrupt("member customer id", &customer))?,
+                ));
+            }
+        }
+        Ok(found)
     }
 
     async fn with_discounts(&self, rows: Vec<GroupRow>) -> Result<Vec<Group>> {
@@ -427,4 +452,73 @@ async fn write_discounts(tx: &mut Tx, group: GroupId, discounts: &[Discount]) ->
         })?;
     }
     Ok(())
+}
+
+/// Creates groups without discounts inside the caller's transaction (an import's), each audited as
+/// `group.create` like one made by staff. A name taken meanwhile fails the statement and so the import.
+pub(crate) async fn create_groups(
+    tx: &mut Tx,
+    groups: &[(GroupId, String)],
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
+    for (id, name) in groups {
+        on_tx!(tx, |c| sqlx::query(
+            "INSERT INTO customer_groups (id, name, description, created_at, updated_at) VALUES ($1, $2, NULL, $3, $3)"
+        )
+        .bind(id.to_string())
+        .bind(name)
+        .bind(to_micros(now))
+        .execute(&mut **c)
+        .await
+        .map(|_| ()))
+        .map_err(duplicate_name)?;
+        let group = Group {
+            id: *id,
+            name: name.clone(),
+            description: None,
+            discounts: Vec::new(),
+            member_count: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        audit::record(
+            tx,
+            actor,
+            now,
+            "group.create",
+            "group",
+            Some(&id.to_string()),
+            &serde_json::to_value(&group).unwrap_or_default(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Memberships many at a time inside the caller's transaction; pairs that already exist are skipped
+/// (`ON CONFLICT DO NOTHING`). Returns how many were added.
+pub(crate) async fn insert_memberships(
+    tx: &mut Tx,
+    pairs: &[(GroupId, CustomerId)],
+    now: Timestamp,
+) -> Result<u64> {
+    let mut added = 0;
+    for chunk in pairs.chunks(300) {
+        let sql = tx.bulk_sql(format!(
+            "INSERT INTO group_members (group_id, customer_id, added_at) VALUES {} ON CONFLICT DO NOTHING",
+            crate::events::placeholders(chunk.len(), 3)
+        ));
+        added += on_tx!(tx, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+            for (g, cu) in chunk {
+                q = q
+                    .bind(g.to_string())
+                    .bind(cu.to_string())
+                    .bind(to_micros(now));
+            }
+            q.execute(&mut **c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(added)
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use canopy_domain::{
     Actor, ConsentChange, ConsentChannel, ConsentPurpose, ConsentStatus, Customer, CustomerDraft,
-    CustomerId, EventKind,
+    CustomerId, EventKind, GroupId,
 };
 use jiff::Timestamp;
 use sqlx::AssertSqlSafe;
@@ -19,6 +19,9 @@ use crate::{Result, Store, StoreError, audit};
 /// Keys per lookup statement: well under both engines' parameter limits.
 const KEYS_PER_QUERY: usize = 500;
 
+/// Rows written from which an import counts as a bulk load and refreshes the planner's statistics.
+const BULK_LOAD_ROWS: usize = 1000;
+
 /// Everything an import writes, already validated and matched.
 #[derive(Default)]
 pub struct CustomerImport {
@@ -30,6 +33,28 @@ pub struct CustomerImport {
     pub notes: Vec<(CustomerId, String, String)>,
     /// Consent carried over from the old system (source `import`).
     pub consents: Vec<(CustomerId, ConsentChange)>,
+    /// Loyalty points carried over, one opening ledger entry per customer (points > 0). Customers who
+    /// already have one are skipped by the ledger's unique cause key.
+    pub opening_balances: Vec<(CustomerId, i64)>,
+    /// Where the points came from, for the entries' reason ("Opening balance imported from …").
+    pub source: String,
+    /// Groups named in the file that do not exist yet (no discounts).
+    pub new_groups: Vec<(GroupId, String)>,
+    /// Group memberships to add; pairs that already exist are skipped.
+    pub memberships: Vec<(GroupId, CustomerId)>,
+}
+
+impl CustomerImport {
+    /// Whether applying the plan would write nothing.
+    pub fn is_empty(&self) -> bool {
+        self.creates.is_empty()
+            && self.updates.is_empty()
+            && self.notes.is_empty()
+            && self.consents.is_empty()
+            && self.opening_balances.is_empty()
+            && self.new_groups.is_empty()
+            && self.memberships.is_empty()
+    }
 }
 
 /// What an import wrote, for its audit row and report.
@@ -39,6 +64,11 @@ pub struct ImportCounts {
     pub updated: usize,
     pub notes: usize,
     pub consents: usize,
+    /// Opening loyalty entries written.
+    pub opening_balances: usize,
+    pub groups_created: usize,
+    /// Group memberships added.
+    pub memberships: usize,
 }
 
 impl Store {
@@ -162,8 +192,9 @@ impl Store {
     }
 
     /// Writes a whole import in one transaction: any failure (a unique key taken since the plan was made)
-    /// rolls all of it back. Audited as one `customer.import` row with the counts; each customer's
-    /// webhook events are queued as for any other change.
+    /// rolls all of it back. Audited as one `customer.import` row with the counts (groups it creates also get
+    /// their own `group.create` rows); each customer's webhook events are queued as for any other change.
+    /// Opening balances go through the loyalty ledger, so `canopy loyalty verify` stays clean.
     pub async fn apply_customer_import(
         &self,
         import: &CustomerImport,
@@ -185,6 +216,17 @@ impl Store {
             .collect();
         crate::customers::insert_notes(&mut tx, &notes).await?;
         insert_consents(&mut tx, &import.consents, actor, now).await?;
+        let opening_balances = crate::loyalty::opening_balances(
+            &mut tx,
+            actor,
+            &import.opening_balances,
+            &import.source,
+            now,
+        )
+        .await?;
+        crate::groups::create_groups(&mut tx, &import.new_groups, actor, now).await?;
+        let memberships =
+            crate::groups::insert_memberships(&mut tx, &import.memberships, now).await?;
 
         if events::has_subscribers(&mut tx, EventKind::CustomerCreated).await? {
             let created: Vec<(String, serde_json::Value)> = import
@@ -237,6 +279,9 @@ impl Store {
             updated: import.updates.len(),
             notes: import.notes.len() + import.creates.iter().map(|r| r.notes.len()).sum::<usize>(),
             consents: import.consents.len(),
+            opening_balances,
+            groups_created: import.new_groups.len(),
+            memberships: usize::try_from(memberships).unwrap_or(usize::MAX),
         };
         let updated_ids: Vec<String> = import
             .updates
@@ -254,7 +299,26 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        if counts.created + counts.opening_balances + counts.memberships >= BULK_LOAD_ROWS {
+            self.refresh_statistics().await?;
+        }
         Ok(counts)
+    }
+
+    /// Brings PostgreSQL's planner statistics up to date after a bulk load. Until autovacuum gets to it
+    /// the planner still sees the tables as they were (often empty), and the next import's key lookups
+    /// became sequential scans: about a second per 500 keys, 55 s instead of 9 s for a 100,000-row re-run.
+    /// SQLite plans from its indexes alone and needs nothing.
+    async fn refresh_statistics(&self) -> Result<()> {
+        if let crate::backend::Backend::Postgres(pool) = &self.backend {
+            sqlx::query(
+                "ANALYZE customers, customer_notes, consent_entries, loyalty_accounts, loyalty_entries, \
+                 loyalty_lots, group_members",
+            )
+            .execute(pool)
+            .await?;
+        }
+        Ok(())
     }
 }
 
@@ -268,11 +332,11 @@ async fn insert_consents(
 ) -> Result<()> {
     let kind = actor.kind.as_str();
     for chunk in consents.chunks(200) {
-        let sql = format!(
+        let sql = tx.bulk_sql(format!(
             "INSERT INTO consent_entries (customer_id, channel, purpose, status, source, disclosure_version, address, \
              evidence, actor_kind, actor_id, actor_label, recorded_at) VALUES {}",
             placeholders(chunk.len(), 12)
-        );
+        ));
         on_tx!(tx, |c| {
             let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
             for (id, change) in chunk {

@@ -24,6 +24,8 @@
 //! begins by locking the customer's loyalty row, which serialises loyalty writes per customer until the
 //! caller's transaction ends. The `Store` methods of the same names wrap each in its own transaction.
 
+use std::collections::{HashMap, HashSet};
+
 use canopy_domain::{Actor, CustomerId, CustomerType, EventKind};
 use canopy_loyalty::{
     Allocation, BalanceSummary, EntryKind, Lot, LoyaltyError, OrderAmounts, Program, ReturnShare,
@@ -536,6 +538,238 @@ pub(crate) async fn adjust_points(
     )
     .await?;
     entry_by_seq(tx, seq).await
+}
+
+/// Customers per statement when writing opening balances: 12 parameters an entry keeps a chunk well under
+/// both engines' parameter limits.
+const OPENINGS_PER_STATEMENT: usize = 400;
+
+/// The cause of a customer's opening balance. One per customer, ever: `UNIQUE (kind, cause_key)` makes a
+/// second import of the same (or another) file skip customers who already have one.
+pub(crate) fn opening_cause_key(customer: CustomerId) -> String {
+    format!("import-opening:{customer}")
+}
+
+/// Writes the points customers bring from their previous system, inside the caller's transaction (an
+/// import's), as one `adjust` entry per customer with the reason "Opening balance imported from `source`".
+///
+/// * Idempotent per customer: the cause key is [`opening_cause_key`] and the insert is `ON CONFLICT DO
+///   NOTHING`, so a customer who already has an opening balance is skipped by the database, not by a check
+///   that could race. Returns how many entries were written.
+/// * The points are available at once and expire as the program says, like a manager's adjustment; they
+///   first pay off points the customer owes.
+/// * Many customers per statement (an import brings tens of thousands): accounts are created and locked in
+///   chunks, entries and lots inserted in chunks, balances saved in one upsert per chunk. Expired points are
+///   not swept here: a credit spends nothing, and the next ledger operation on the customer sweeps them.
+///
+/// Errors: `LoyaltyError::Invalid` for points ≤ 0 or above a billion (nothing is written for any of them;
+/// the caller's transaction is still usable); a customer that does not exist fails the statement.
+pub(crate) async fn opening_balances(
+    tx: &mut Tx,
+    actor: &Actor,
+    openings: &[(CustomerId, i64)],
+    source: &str,
+    now: Timestamp,
+) -> Result<usize> {
+    if let Some((_, points)) = openings.iter().find(|(_, p)| *p <= 0 || *p > 1_000_000_000) {
+        return Err(LoyaltyError::Invalid {
+            field: "points",
+            message: format!("an opening balance must be 1 to a billion points, not {points}"),
+        }
+        .into());
+    }
+    let reason = format!("Opening balance imported from {source}");
+    let program = program_in(tx).await?;
+    let (_, expires_at) = program.lot_dates(now);
+    let dates = LotDates {
+        earned_at: now,
+        available_at: now,
+        expires_at,
+    };
+    let mut written = 0;
+    for chunk in openings.chunks(OPENINGS_PER_STATEMENT) {
+        let mut accounts = lock_accounts(tx, chunk, now).await?;
+        let credited = insert_openings(tx, actor, chunk, &accounts, &reason, now).await?;
+        insert_opening_lots(tx, &mut accounts, &credited, &dates).await?;
+        let touched: Vec<&Account> = credited
+            .iter()
+            .filter_map(|(_, customer, _)| accounts.get(customer))
+            .collect();
+        save_accounts(tx, &touched, now).await?;
+        written += credited.len();
+    }
+    Ok(written)
+}
+
+/// [`lock_account`] for many customers at once, keyed by customer id.
+async fn lock_accounts(
+    tx: &mut Tx,
+    openings: &[(CustomerId, i64)],
+    now: Timestamp,
+) -> Result<HashMap<String, Account>> {
+    let ids: Vec<String> = openings.iter().map(|(c, _)| c.to_string()).collect();
+    let sql = tx.bulk_sql(format!(
+        "INSERT INTO loyalty_accounts (customer_id, balance, owed, updated_at) VALUES {} \
+         ON CONFLICT (customer_id) DO NOTHING",
+        crate::events::rows_sql(ids.len(), 2, |p| format!("({}, 0, 0, {})", p[0], p[1]))
+    ));
+    on_tx!(tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        for id in &ids {
+            q = q.bind(id.as_str()).bind(to_micros(now));
+        }
+        q.execute(&mut **c).await.map(|_| ())
+    })?;
+    let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let select = tx.bulk_sql(format!(
+        "SELECT customer_id, balance, owed FROM loyalty_accounts WHERE customer_id IN ({}) ORDER BY customer_id",
+        list.join(", ")
+    ));
+    let rows: Vec<(String, i64, i64)> = match tx {
+        Tx::Sqlite(c) => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(select));
+            for id in &ids {
+                q = q.bind(id.as_str());
+            }
+            q.fetch_all(&mut **c).await?
+        }
+        Tx::Postgres(c) => {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(format!("{select} FOR UPDATE")));
+            for id in &ids {
+                q = q.bind(id.as_str());
+            }
+            q.fetch_all(&mut **c).await?
+        }
+    };
+    let by_id: HashMap<&str, CustomerId> = ids
+        .iter()
+        .zip(openings)
+        .map(|(id, (customer, _))| (id.as_str(), *customer))
+        .collect();
+    rows.into_iter()
+        .map(|(id, balance, owed)| {
+            let customer = *by_id
+                .get(id.as_str())
+                .ok_or_else(|| StoreError::Corrupt(format!("loyalty account {id:?}")))?;
+            Ok((
+                id,
+                Account {
+                    customer,
+                    balance,
+                    owed,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// The opening entries of one chunk; returns (seq, customer id, points) of those written (customers who
+/// already had an opening balance are left out by `ON CONFLICT DO NOTHING`).
+async fn insert_openings(
+    tx: &mut Tx,
+    actor: &Actor,
+    openings: &[(CustomerId, i64)],
+    accounts: &HashMap<String, Account>,
+    reason: &str,
+    now: Timestamp,
+) -> Result<Vec<(i64, String, i64)>> {
+    let sql = tx.bulk_sql(format!(
+        "INSERT INTO loyalty_entries (id, customer_id, kind, cause_key, points, balance_after, unallocated, \
+         reason, actor_kind, actor_id, actor_label, at) VALUES {} \
+         ON CONFLICT (kind, cause_key) DO NOTHING RETURNING seq, customer_id, points",
+        crate::events::placeholders(openings.len(), 12)
+    ));
+    let rows: Vec<(i64, String, i64)> = on_tx!(tx, |c| {
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()));
+        for (customer, points) in openings {
+            let id = customer.to_string();
+            let balance = accounts.get(&id).map_or(0, |a| a.balance);
+            q = q
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(id)
+                .bind(EntryKind::Adjust.as_str())
+                .bind(opening_cause_key(*customer))
+                .bind(*points)
+                .bind(balance + points)
+                .bind(0_i64)
+                .bind(reason)
+                .bind(actor.kind.as_str())
+                .bind(actor.id.as_deref())
+                .bind(actor.label.as_str())
+                .bind(to_micros(now));
+        }
+        q.fetch_all(&mut **c).await
+    })?;
+    Ok(rows)
+}
+
+/// One lot per written opening entry; like [`credit`], a lot first pays off what the customer owes.
+async fn insert_opening_lots(
+    tx: &mut Tx,
+    accounts: &mut HashMap<String, Account>,
+    credited: &[(i64, String, i64)],
+    dates: &LotDates,
+) -> Result<()> {
+    if credited.is_empty() {
+        return Ok(());
+    }
+    let sql = tx.bulk_sql(format!(
+        "INSERT INTO loyalty_lots (id, customer_id, entry_seq, points, repaid, remaining, earned_at, available_at, \
+         expires_at) VALUES {}",
+        crate::events::placeholders(credited.len(), 9)
+    ));
+    let mut lots = Vec::with_capacity(credited.len());
+    for (seq, customer, points) in credited {
+        let account = accounts
+            .get_mut(customer)
+            .ok_or_else(|| StoreError::Corrupt(format!("no loyalty account for {customer}")))?;
+        let repaid = account.owed.min(*points);
+        account.balance += points;
+        account.owed -= repaid;
+        lots.push((*seq, customer.as_str(), *points, repaid));
+    }
+    on_tx!(tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        for (seq, customer, points, repaid) in &lots {
+            q = q
+                .bind(uuid::Uuid::now_v7().to_string())
+                .bind(*customer)
+                .bind(*seq)
+                .bind(*points)
+                .bind(*repaid)
+                .bind(points - repaid)
+                .bind(to_micros(dates.earned_at))
+                .bind(to_micros(dates.available_at))
+                .bind(dates.expires_at.map(to_micros));
+        }
+        q.execute(&mut **c).await.map(|_| ())
+    })?;
+    Ok(())
+}
+
+/// [`save_account`] for many accounts in one statement (an upsert: every row already exists and is locked).
+async fn save_accounts(tx: &mut Tx, accounts: &[&Account], now: Timestamp) -> Result<()> {
+    if accounts.is_empty() {
+        return Ok(());
+    }
+    let sql = tx.bulk_sql(format!(
+        "INSERT INTO loyalty_accounts (customer_id, balance, owed, updated_at) VALUES {} \
+         ON CONFLICT (customer_id) DO UPDATE SET balance = excluded.balance, owed = excluded.owed, \
+         updated_at = excluded.updated_at",
+        crate::events::placeholders(accounts.len(), 4)
+    ));
+    on_tx!(tx, |c| {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+        for account in accounts {
+            q = q
+                .bind(account.customer.to_string())
+                .bind(account.balance)
+                .bind(account.owed)
+                .bind(to_micros(now));
+        }
+        q.execute(&mut **c).await.map(|_| ())
+    })?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -1071,6 +1305,36 @@ pub(crate) struct RedemptionContext {
 // ---------------------------------------------------------------------------------------------------------
 
 impl Store {
+    /// Which of these customers already have an opening balance from an import, so a planner can tell
+    /// whether a row's points would be written. Chunked like the import's other lookups.
+    pub async fn customers_with_opening_balance(
+        &self,
+        customers: &[CustomerId],
+    ) -> Result<HashSet<CustomerId>> {
+        let mut found = HashSet::new();
+        for chunk in customers.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT customer_id FROM loyalty_entries WHERE kind = 'adjust' AND cause_key IN ({})",
+                list.join(", ")
+            );
+            let rows: Vec<String> = on_read!(self, |p| {
+                let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.clone()));
+                for customer in chunk {
+                    q = q.bind(opening_cause_key(*customer));
+                }
+                q.fetch_all(p).await
+            })?;
+            for id in rows {
+                found.insert(
+                    id.parse()
+                        .map_err(|_| StoreError::Corrupt(format!("loyalty customer id {id:?}")))?,
+                );
+            }
+        }
+        Ok(found)
+    }
+
     /// [`earn_for_order`] in its own transaction.
     pub async fn earn_for_order(
         &self,

@@ -5,14 +5,18 @@
 //! customers by phone, email or ID number (name and date of birth when a row has none of those); and only
 //! when no row has an error is the whole plan written in one transaction. A row that matches a customer
 //! and brings nothing new is left alone, so running the same file twice changes nothing.
+//!
+//! Loyalty points become one opening ledger entry per customer (never a second: the ledger's unique cause
+//! key decides, and the planner reads it first so the report says so). Group names match existing groups
+//! whatever their case; groups that do not exist are created without discounts, in the same transaction.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Read;
 
 use canopy_domain::{
     Actor, Address, ConsentChange, ConsentChannel, ConsentPurpose, ConsentSource, ConsentStatus,
-    Customer, CustomerDraft, CustomerId, CustomerPatch, FieldError, IdDocumentInput, Region,
-    id_number_key,
+    Customer, CustomerDraft, CustomerId, CustomerPatch, FieldError, GroupId, IdDocumentInput,
+    Region, id_number_key,
 };
 use canopy_store::{CustomerImport, NewCustomerRecord, Store, StoreError};
 use jiff::Timestamp;
@@ -34,6 +38,9 @@ pub struct ImportOptions {
     pub dry_run: bool,
     /// Recorded as the disclosure version of marketing opt-ins carried over from the old system.
     pub consent_disclosure: String,
+    /// Where the file came from (e.g. its name), for the reason of opening loyalty balances:
+    /// "Opening balance imported from …".
+    pub source: String,
 }
 
 impl ImportOptions {
@@ -44,6 +51,7 @@ impl ImportOptions {
             map: Vec::new(),
             dry_run: false,
             consent_disclosure: "imported from previous system".into(),
+            source: "previous system".into(),
         }
     }
 }
@@ -59,7 +67,8 @@ pub enum RowOutcome {
     Update {
         customer_id: CustomerId,
         name: String,
-        /// What changes: customer fields, `notes`, `sms_opt_in`, `email_opt_in`.
+        /// What changes: customer fields, `notes`, `sms_opt_in`, `email_opt_in`, `loyalty_points` (an
+        /// opening balance; only for a customer who has none yet), `groups` (new memberships).
         changes: Vec<String>,
     },
     Unchanged {
@@ -91,6 +100,12 @@ pub struct Summary {
     pub updated: usize,
     pub unchanged: usize,
     pub errors: usize,
+    /// Customers given an opening loyalty balance (one ledger entry each).
+    pub opening_balances: usize,
+    /// Groups named in the file that do not exist yet and are created.
+    pub groups_created: usize,
+    /// Group memberships added.
+    pub memberships: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +117,8 @@ pub struct ImportReport {
     pub rows: Vec<RowReport>,
     /// Columns of the file that feed no field.
     pub unmapped_columns: Vec<String>,
+    /// Names of the groups the import creates (spelled as first seen in the file).
+    pub new_groups: Vec<String>,
     /// Data the file carries that this import did not bring over.
     pub warnings: Vec<String>,
 }
@@ -392,19 +409,21 @@ fn parse_row(
                 .strip_suffix(".0")
                 .or(cleaned.strip_suffix(".00"))
                 .unwrap_or(&cleaned);
-            Some(
-                cleaned
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|p| *p >= 0)
-                    .ok_or_else(|| {
-                        RowError::new(
-                            Field::LoyaltyPoints,
-                            "invalid_points",
-                            format!("'{raw}' is not a whole number of points"),
-                        )
-                    })?,
-            )
+            let points = cleaned.parse::<i64>().map_err(|_| {
+                RowError::new(
+                    Field::LoyaltyPoints,
+                    "invalid_points",
+                    format!("'{raw}' is not a whole number of points"),
+                )
+            })?;
+            if !(0..=MAX_OPENING_POINTS).contains(&points) {
+                return Err(RowError::new(
+                    Field::LoyaltyPoints,
+                    "invalid_points",
+                    format!("'{raw}' is not an opening balance (0 to {MAX_OPENING_POINTS} points)"),
+                ));
+            }
+            Some(points)
         }
     };
     Ok(Row {
@@ -413,18 +432,43 @@ fn parse_row(
         sms_opt_in: opt_in(Field::SmsOptIn)?,
         email_opt_in: opt_in(Field::EmailOptIn)?,
         points,
-        groups: get(Field::Groups)
-            .map(|g| {
-                g.split([';', '|', ','])
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        groups: group_names(get(Field::Groups).as_deref())?,
         patch,
         draft,
     })
+}
+
+/// The most points an opening balance may hold (the ledger's limit for one adjustment).
+const MAX_OPENING_POINTS: i64 = 1_000_000_000;
+
+/// The longest group name staff may give a group.
+const MAX_GROUP_NAME: usize = 100;
+
+/// A `groups` cell as names: split on `;`, `|` or `,`, trimmed, each name once (ignoring case).
+fn group_names(cell: Option<&str>) -> Result<Vec<String>, RowError> {
+    let mut names: Vec<String> = Vec::new();
+    for name in cell
+        .unwrap_or_default()
+        .split([';', '|', ','])
+        .map(str::trim)
+    {
+        if name.is_empty()
+            || names
+                .iter()
+                .any(|n| n.to_lowercase() == name.to_lowercase())
+        {
+            continue;
+        }
+        if name.chars().count() > MAX_GROUP_NAME {
+            return Err(RowError::new(
+                Field::Groups,
+                "invalid_group",
+                format!("group names are at most {MAX_GROUP_NAME} characters"),
+            ));
+        }
+        names.push(name.to_string());
+    }
+    Ok(names)
 }
 
 /// The unique keys of a draft, as stored.
@@ -743,12 +787,12 @@ pub async fn import_customers<R: Read>(
     let matched_ids: Vec<CustomerId> = matched.iter().filter_map(|(_, id)| *id).collect();
     let notes = store.note_bodies(&matched_ids).await?;
     let consents = store.latest_consents(&matched_ids).await?;
-    let mut plan = CustomerImport::default();
-    let mut points_rows = 0usize;
-    let mut group_rows = 0usize;
+    let mut known = Known::load(store, &matched_ids).await?;
+    let mut plan = CustomerImport {
+        source: options.source.clone(),
+        ..CustomerImport::default()
+    };
     for (row, target) in matched {
-        points_rows += usize::from(row.points.is_some());
-        group_rows += usize::from(!row.groups.is_empty());
         let name = row.name();
         let (customer_id, mut changes) = match target {
             None => {
@@ -844,6 +888,16 @@ pub async fn import_customers<R: Read>(
                 }
             }
         }
+        let points_added = known.plan_points(&mut plan, customer_id, row.points);
+        let groups_added = known.plan_groups(&mut plan, customer_id, &row.groups);
+        if let Some(changes) = changes.as_mut() {
+            if points_added {
+                changes.push(Field::LoyaltyPoints.name().to_string());
+            }
+            if groups_added {
+                changes.push(Field::Groups.name().to_string());
+            }
+        }
         let outcome = match changes {
             None => RowOutcome::Create { customer_id, name },
             Some(changes) if changes.is_empty() => RowOutcome::Unchanged { customer_id, name },
@@ -856,23 +910,15 @@ pub async fn import_customers<R: Read>(
         outcomes.insert(row.line, outcome);
     }
 
-    let mut warnings = Vec::new();
-    if points_rows > 0 {
-        warnings.push(format!(
-            "{points_rows} rows carry a loyalty balance; balances are not imported until the loyalty ledger is available"
-        ));
-    }
-    if group_rows > 0 {
-        warnings.push(format!(
-            "{group_rows} rows name customer groups; groups are not imported until customer groups exist"
-        ));
-    }
     let rows: Vec<RowReport> = outcomes
         .into_iter()
         .map(|(line, outcome)| RowReport { line, outcome })
         .collect();
     let mut summary = Summary {
         rows: rows.len(),
+        opening_balances: plan.opening_balances.len(),
+        groups_created: plan.new_groups.len(),
+        memberships: plan.memberships.len(),
         ..Summary::default()
     };
     for r in &rows {
@@ -883,11 +929,7 @@ pub async fn import_customers<R: Read>(
             RowOutcome::Error { .. } => summary.errors += 1,
         }
     }
-    let nothing_to_write = plan.creates.is_empty()
-        && plan.updates.is_empty()
-        && plan.notes.is_empty()
-        && plan.consents.is_empty();
-    let written = if options.dry_run || summary.errors > 0 || nothing_to_write {
+    let written = if options.dry_run || summary.errors > 0 || plan.is_empty() {
         false
     } else {
         store.apply_customer_import(&plan, actor, now).await?;
@@ -899,8 +941,74 @@ pub async fn import_customers<R: Read>(
         summary,
         rows,
         unmapped_columns: mapping.unmapped(),
-        warnings,
+        new_groups: plan.new_groups.into_iter().map(|(_, name)| name).collect(),
+        warnings: Vec::new(),
     })
+}
+
+/// What the database already holds for the matched customers beyond their details, and the groups by
+/// name, so a row that brings nothing new (a second run of the same file) plans nothing.
+struct Known {
+    /// Customers who already have an opening loyalty balance (there is one per customer, ever).
+    opening_balances: HashSet<CustomerId>,
+    /// Existing memberships of the matched customers, and those planned so far.
+    memberships: HashSet<(GroupId, CustomerId)>,
+    /// Existing and planned groups by lower-case name: names match whatever their case.
+    groups: HashMap<String, GroupId>,
+}
+
+impl Known {
+    async fn load(store: &Store, matched: &[CustomerId]) -> Result<Known, StoreError> {
+        Ok(Known {
+            opening_balances: store.customers_with_opening_balance(matched).await?,
+            memberships: store.group_memberships(matched).await?,
+            groups: store
+                .group_names()
+                .await?
+                .into_iter()
+                .map(|(id, name)| (name.to_lowercase(), id))
+                .collect(),
+        })
+    }
+
+    /// Plans the row's opening balance; true when one will be written (0 points writes nothing, and a
+    /// customer who already has an opening balance keeps it).
+    fn plan_points(
+        &self,
+        plan: &mut CustomerImport,
+        customer: CustomerId,
+        points: Option<i64>,
+    ) -> bool {
+        match points {
+            Some(points) if points > 0 && !self.opening_balances.contains(&customer) => {
+                plan.opening_balances.push((customer, points));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Plans the row's memberships, and the groups no one has created yet; true when any membership is new.
+    fn plan_groups(
+        &mut self,
+        plan: &mut CustomerImport,
+        customer: CustomerId,
+        names: &[String],
+    ) -> bool {
+        let mut added = false;
+        for name in names {
+            let group = *self.groups.entry(name.to_lowercase()).or_insert_with(|| {
+                let id = GroupId::new();
+                plan.new_groups.push((id, name.clone()));
+                id
+            });
+            if self.memberships.insert((group, customer)) {
+                plan.memberships.push((group, customer));
+                added = true;
+            }
+        }
+        added
+    }
 }
 
 fn error_outcome(e: RowError, mapping: &Mapping) -> RowOutcome {

@@ -190,3 +190,153 @@ both_stores!(
         assert_eq!(store.search_customers("3035550142", 1).await.unwrap().len(), 1);
     }
 );
+
+/// What a customer holds after an import: loyalty balance, ledger entries and group names.
+async fn loyalty_and_groups(
+    store: &Store,
+    phone: &str,
+) -> (i64, Vec<(i64, Option<String>)>, Vec<String>) {
+    let customer = store.search_customers(phone, 1).await.unwrap().remove(0);
+    let balance = store
+        .loyalty_balance(
+            customer.id,
+            jiff::SignedDuration::from_hours(24 * 30),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .balance;
+    let entries = store
+        .loyalty_history(customer.id, None, 50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.points, e.reason))
+        .collect();
+    let groups = store
+        .customer_groups(customer.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    (balance, entries, groups)
+}
+
+async fn group_names(store: &Store) -> Vec<String> {
+    store
+        .list_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect()
+}
+
+fn from_legacy_pos() -> ImportOptions {
+    let mut options = options();
+    options.source = "legacy-pos.csv".into();
+    options
+}
+
+const WITH_POINTS_AND_GROUPS: &str = "\
+first,last,phone,points,groups
+Sarah,Miller,303-555-0142,\"1,250\",vip; Medical Patients
+James,Nguyen,720-555-0199,0,VIP
+Maria,Garcia,303-555-0177,,
+";
+
+both_stores!(
+    async fn points_become_one_opening_balance_and_groups_become_memberships_once(store) {
+        let vip = canopy_store::GroupDraft { name: "VIP".into(), description: None, discounts: vec![] };
+        store.create_group(vip, &Actor::system("test"), Timestamp::now()).await.unwrap();
+
+        let first = import(&store, WITH_POINTS_AND_GROUPS, &from_legacy_pos()).await;
+
+        assert!(first.written, "{:?}", first.rows);
+        assert_eq!(first.summary.created, 3);
+        assert_eq!((first.summary.opening_balances, first.summary.groups_created, first.summary.memberships), (1, 1, 3));
+        assert_eq!(first.new_groups, vec!["Medical Patients"]);
+        assert!(first.warnings.is_empty(), "{:?}", first.warnings);
+        assert_eq!(
+            loyalty_and_groups(&store, "3035550142").await,
+            (1250, vec![(1250, Some("Opening balance imported from legacy-pos.csv".into()))], vec!["Medical Patients".into(), "VIP".into()])
+        );
+        assert_eq!(loyalty_and_groups(&store, "7205550199").await, (0, vec![], vec!["VIP".into()]), "0 points writes no entry");
+        assert_eq!(loyalty_and_groups(&store, "3035550177").await, (0, vec![], vec![]));
+        assert_eq!(group_names(&store).await, vec!["Medical Patients", "VIP"], "'vip' matched the existing VIP");
+        let verify = store.verify_loyalty().await.unwrap();
+        assert_eq!((verify.entries, verify.lots, verify.differences.len()), (1, 1, 0));
+
+        let second = import(&store, WITH_POINTS_AND_GROUPS, &from_legacy_pos()).await;
+
+        assert!(!second.written);
+        assert_eq!((second.summary.unchanged, second.summary.created, second.summary.updated), (3, 0, 0), "{:?}", second.rows);
+        assert_eq!((second.summary.opening_balances, second.summary.groups_created, second.summary.memberships), (0, 0, 0));
+        assert_eq!(loyalty_and_groups(&store, "3035550142").await.1.len(), 1, "still one ledger entry");
+        assert_eq!(group_names(&store).await, vec!["Medical Patients", "VIP"]);
+        let verify = store.verify_loyalty().await.unwrap();
+        assert_eq!((verify.entries, verify.differences.len()), (1, 0));
+    }
+);
+
+both_stores!(
+    async fn a_customer_gets_an_opening_balance_once_whatever_later_files_say(store) {
+        import(&store, "first,last,phone\nSarah,Miller,303-555-0142\n", &options()).await;
+
+        let with_points = import(&store, "first,last,phone,points\nSarah,Miller,303-555-0142,300\n", &options()).await;
+        let more_points = import(&store, "first,last,phone,points,groups\nSarah,Miller,303-555-0142,500,Staff\n", &options()).await;
+
+        let changes = |report: &ImportReport| match &report.rows[0].outcome {
+            RowOutcome::Update { changes, .. } => changes.clone(),
+            other => panic!("expected an update, got {other:?}"),
+        };
+        assert_eq!(changes(&with_points), vec!["loyalty_points"]);
+        assert_eq!(changes(&more_points), vec!["groups"], "the second balance is not written, so not reported");
+        assert_eq!(
+            loyalty_and_groups(&store, "3035550142").await,
+            (300, vec![(300, Some("Opening balance imported from previous system".into()))], vec!["Staff".into()])
+        );
+        assert!(store.verify_loyalty().await.unwrap().differences.is_empty());
+    }
+);
+
+both_stores!(
+    async fn a_dry_run_with_points_and_groups_reports_them_and_writes_nothing(store) {
+        let mut dry = from_legacy_pos();
+        dry.dry_run = true;
+
+        let report = import(&store, WITH_POINTS_AND_GROUPS, &dry).await;
+
+        assert!(!report.written);
+        assert_eq!((report.summary.created, report.summary.opening_balances, report.summary.groups_created, report.summary.memberships), (3, 1, 2, 3));
+        assert_eq!(report.new_groups, vec!["vip", "Medical Patients"]);
+        assert_eq!(store.count_customers().await.unwrap(), 0);
+        assert!(group_names(&store).await.is_empty());
+        assert_eq!(store.verify_loyalty().await.unwrap().entries, 0);
+    }
+);
+
+both_stores!(
+    async fn a_negative_balance_is_a_row_error_and_nothing_at_all_is_written(store) {
+        let csv = "first,last,phone,points,groups\n\
+                   Sarah,Miller,303-555-0142,1250,VIP\n\
+                   James,Nguyen,720-555-0199,-40,VIP\n";
+
+        let report = import(&store, csv, &from_legacy_pos()).await;
+
+        assert!(!report.written);
+        let errors: Vec<(u64, Option<String>, String)> = report
+            .errors()
+            .map(|r| match &r.outcome {
+                RowOutcome::Error { column, code, .. } => (r.line, column.clone(), code.clone()),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(errors, vec![(3, Some("points".into()), "invalid_points".into())]);
+        assert_eq!(store.count_customers().await.unwrap(), 0);
+        assert!(group_names(&store).await.is_empty());
+        let verify = store.verify_loyalty().await.unwrap();
+        assert_eq!((verify.customers, verify.entries), (0, 0));
+    }
+);

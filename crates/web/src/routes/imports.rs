@@ -54,7 +54,9 @@ pub struct ImportParams {
 /// Imports customers from another POS's CSV (the request body, first row = column names). Every row is
 /// validated before anything is written; with any bad row nothing is written and the answer is 422 with
 /// the report. Rows matching an existing customer (phone, email, ID number) update it; unchanged rows are
-/// skipped, so uploading the same file twice changes nothing.
+/// skipped, so uploading the same file twice changes nothing. Loyalty points become one opening balance per
+/// customer ("Opening balance imported from an API upload", never a second); groups are matched by name,
+/// whatever the case, and created when missing. See docs/import.md.
 #[utoipa::path(post, path = "/api/v1/imports/customers", tag = "imports", params(ImportParams),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, description = "The report (a dry run, or written)", body = Object),
@@ -78,6 +80,7 @@ async fn import_customers(
                 .collect()
         })
         .unwrap_or_default();
+    options.source = "an API upload".into();
     if let Some(version) = params.consent_disclosure.filter(|v| !v.trim().is_empty()) {
         options.consent_disclosure = version;
     }

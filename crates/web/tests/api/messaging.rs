@@ -292,6 +292,34 @@ both_engines!(
 );
 
 both_engines!(
+    async fn an_uploaded_csv_brings_an_opening_balance_and_groups_once(app) {
+        let csv = "first,last,phone,points,groups\nSarah,Miller,303-555-0142,1250,VIP;Veterans\n";
+
+        let first = upload(&app, "", csv).await;
+        let again = upload(&app, "", csv).await;
+
+        assert_eq!(first.status, 200, "{:?}", first.body);
+        assert_eq!(first.body["summary"]["opening_balances"], 1);
+        assert_eq!(first.body["summary"]["groups_created"], 2);
+        assert_eq!(first.body["new_groups"], json!(["VIP", "Veterans"]));
+        assert_eq!(again.body["summary"]["unchanged"], 1, "{:?}", again.body);
+        assert_eq!(again.body["summary"]["opening_balances"], 0);
+        let id = first.body["rows"][0]["customer_id"].as_str().unwrap();
+        let history = app.get(&format!("/api/v1/customers/{id}/loyalty/history")).await;
+        let entries = history.body["items"].as_array().unwrap();
+        assert_eq!(entries.len(), 1, "{:?}", history.body);
+        assert_eq!(entries[0]["points"], 1250);
+        assert_eq!(entries[0]["reason"], "Opening balance imported from an API upload");
+        assert_eq!(app.get(&format!("/api/v1/customers/{id}/loyalty")).await.body["balance"], 1250);
+        let groups = app.get("/api/v1/groups").await.body;
+        let members: Vec<(&str, i64)> = groups["items"].as_array().unwrap().iter()
+            .map(|g| (g["name"].as_str().unwrap(), g["member_count"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(members, vec![("VIP", 1), ("Veterans", 1)]);
+    }
+);
+
+both_engines!(
     async fn budtenders_cannot_import_or_export_customers(app) {
         let budtender = app.as_role(canopy_domain::Role::Budtender).await;
         assert_eq!(budtender.get("/api/v1/exports/customers").await.status, 403);
