@@ -166,7 +166,7 @@ fn print_report(report: &ImportReport, seconds: f64) -> std::io::Result<()> {
     }
     writeln!(
         out,
-        "loyalty: {} opening balances; groups: {} created, {} memberships added",
+        "{} opening loyalty balances, {} new groups, {} new group memberships",
         s.opening_balances, s.groups_created, s.memberships
     )?;
     let verdict = if report.dry_run {

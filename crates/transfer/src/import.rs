@@ -416,11 +416,20 @@ fn parse_row(
                     format!("'{raw}' is not a whole number of points"),
                 )
             })?;
-            if !(0..=MAX_OPENING_POINTS).contains(&points) {
+            if points < 0 {
                 return Err(RowError::new(
                     Field::LoyaltyPoints,
                     "invalid_points",
-                    format!("'{raw}' is not an opening balance (0 to {MAX_OPENING_POINTS} points)"),
+                    format!("'{raw}' is negative: an opening balance is 0 points or more"),
+                ));
+            }
+            if points > MAX_OPENING_POINTS {
+                return Err(RowError::new(
+                    Field::LoyaltyPoints,
+                    "invalid_points",
+                    format!(
+                        "'{raw}' is more than the {MAX_OPENING_POINTS} points an opening balance may hold"
+                    ),
                 ));
             }
             Some(points)

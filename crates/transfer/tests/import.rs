@@ -334,6 +334,10 @@ both_stores!(
             })
             .collect();
         assert_eq!(errors, vec![(3, Some("points".into()), "invalid_points".into())]);
+        match &report.errors().next().unwrap().outcome {
+            RowOutcome::Error { message, .. } => assert_eq!(message, "'-40' is negative: an opening balance is 0 points or more"),
+            _ => unreachable!(),
+        }
         assert_eq!(store.count_customers().await.unwrap(), 0);
         assert!(group_names(&store).await.is_empty());
         let verify = store.verify_loyalty().await.unwrap();
