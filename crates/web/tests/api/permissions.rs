@@ -34,6 +34,9 @@ const fn row(
 
 use Permission::*;
 
+/// A current Colorado licence as a scanner sends it.
+const ID_SCAN: &str = r#"{"payload": "@\n\u001e\rANSI 636020080002DL00410230ZC02710010DLDAQPERM-1\nDCSMATRIX\nDACPAT\nDBB01011990\nDBA01012099\nDBD01012022\nDAJCO\nDCGUSA\n"}"#;
+
 const ENDPOINTS: &[Endpoint] = &[
     row(Method::GET, "/api/v1/session", None, None),
     row(Method::GET, "/api/v1/customers", None, Some(CustomersRead)),
@@ -173,6 +176,24 @@ const ENDPOINTS: &[Endpoint] = &[
         "/api/v1/staff/{staff}/password",
         Some(r#"{"password": "another long password"}"#),
         Some(StaffManage),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/id-scans",
+        Some(ID_SCAN),
+        Some(CustomersRead),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/customers/{customer}/verification",
+        Some(ID_SCAN),
+        Some(CustomersWrite),
+    ),
+    row(
+        Method::POST,
+        "/api/v1/customers/{customer}/medical-card",
+        Some(r#"{"number": "MMJ-1", "issuing_state": "CO", "expiry": "2099-01-01"}"#),
+        Some(CustomersWrite),
     ),
     row(
         Method::GET,
