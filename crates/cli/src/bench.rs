@@ -42,57 +42,84 @@ pub struct SearchBench {
     pub queries: usize,
 }
 
-/// Kills the server when the benchmark ends, however it ends.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// A `canopy serve` process of the benchmark's own on a free loopback port; killed when dropped,
+/// however the benchmark ends.
+pub(crate) struct BenchServer {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
 }
 
-pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyhow::Result<()> {
-    let url = args.db.url(file);
-    let store = Store::open(&url).await?;
-    let have = store.count_customers().await? as u64;
-    if have < args.customers {
-        eprintln!("seeding {} customers…", args.customers - have);
-        let started = Instant::now();
-        crate::demo::seed_customers(&store, args.customers - have).await?;
-        eprintln!("seeded in {:.1}s", started.elapsed().as_secs_f64());
-    }
-    let queries = sample_queries(&store, args.queries).await?;
-    let token = bench_key(&store, "search benchmark", &["customers:read"]).await?;
-    store.close().await;
-
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let exe = std::env::current_exe()?;
-    let server = ServerProcess(
-        Process::new(exe)
+impl BenchServer {
+    /// Starts the server on `db_url` and waits until `/healthz` answers through `client`.
+    pub(crate) async fn start(
+        db_url: &str,
+        client: &reqwest::Client,
+    ) -> anyhow::Result<BenchServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Process::new(std::env::current_exe()?)
             .args([
                 "serve",
                 "--db",
-                &url,
+                db_url,
                 "--listen",
                 &format!("127.0.0.1:{port}"),
             ])
             .env("CANOPY_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()
-            .context("starting the server")?,
-    );
+            .context("starting the server")?;
+        let server = BenchServer {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        wait_until_up(client, &server.base).await?;
+        Ok(server)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Seeds demo customers until the database holds at least `want`; returns how many it holds.
+pub(crate) async fn seed_customers_up_to(store: &Store, want: u64) -> anyhow::Result<u64> {
+    let have = store.count_customers().await? as u64;
+    if have < want {
+        eprintln!("seeding {} customers…", want - have);
+        let started = Instant::now();
+        crate::demo::seed_customers(store, want - have).await?;
+        eprintln!("seeded in {:.1}s", started.elapsed().as_secs_f64());
+    }
+    Ok(have.max(want))
+}
+
+pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyhow::Result<()> {
+    let url = args.db.url(file);
+    let store = Store::open(&url).await?;
+    let customers = seed_customers_up_to(&store, args.customers).await?;
+    let queries = sample_queries(&store, args.queries).await?;
+    let token = bench_key(&store, "search benchmark", &["customers:read"]).await?;
+    store.close().await;
+
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    wait_until_up(&client, &base).await?;
+    let server = BenchServer::start(&url, &client).await?;
+    let base = server.base.clone();
     let token = Some(token);
 
     println!(
         "engine: {}   customers: {}   queries per kind: {}",
         engine_name(&url),
-        have.max(args.customers),
+        customers,
         args.queries
     );
     println!(
@@ -124,7 +151,7 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
             100.0 * hits as f64 / list.len() as f64
         );
     }
-    if let Some(kb) = peak_rss_kb(server.0.id()) {
+    if let Some(kb) = peak_rss_kb(server.pid()) {
         println!("server peak RSS: {:.0} MB", kb as f64 / 1024.0);
     }
     Ok(())

@@ -6,7 +6,6 @@
 //! the rest are returns, voids and managers' point adjustments. Afterwards the loyalty ledger is
 //! verified: the run fails if any balance drifted from its entries.
 
-use std::process::{Child, Command as Process, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,25 +33,10 @@ pub struct CheckoutBench {
     pub seconds: u64,
 }
 
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 pub async fn run(args: CheckoutBench, file: &crate::config::FileConfig) -> anyhow::Result<()> {
     let url = args.db.url(file);
     let store = Store::open(&url).await?;
-    let have = store.count_customers().await? as u64;
-    if have < args.customers {
-        eprintln!("seeding {} customers…", args.customers - have);
-        let started = Instant::now();
-        crate::demo::seed_customers(&store, args.customers - have).await?;
-        eprintln!("  in {:.1}s", started.elapsed().as_secs_f64());
-    }
+    crate::bench::seed_customers_up_to(&store, args.customers).await?;
     let catalog = crate::demo_orders::seed_catalog(&store).await?;
     let today = jiff::Timestamp::now()
         .to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -103,28 +87,11 @@ pub async fn run(args: CheckoutBench, file: &crate::config::FileConfig) -> anyho
         bail!("no eligible customers or products to buy");
     }
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let _server = ServerProcess(
-        Process::new(std::env::current_exe()?)
-            .args([
-                "serve",
-                "--db",
-                &url,
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-            ])
-            .env("CANOPY_LOG", "warn")
-            .stdout(Stdio::null())
-            .spawn()
-            .context("starting the server")?,
-    );
-    let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency * 2)
         .build()?;
-    wait_until_up(&client, &base).await?;
+    let server = crate::bench::BenchServer::start(&url, &client).await?;
+    let base = server.base.clone();
     let shared = Arc::new(Shared {
         client,
         base,
@@ -219,7 +186,7 @@ pub async fn run(args: CheckoutBench, file: &crate::config::FileConfig) -> anyho
             done.len() - ok - conflicts
         );
     }
-    drop(_server);
+    drop(server);
     let store = Store::open(&url).await?;
     let report = store.verify_loyalty().await?;
     store.close().await;
@@ -343,19 +310,4 @@ impl Shared {
             status,
         }
     }
-}
-
-async fn wait_until_up(client: &reqwest::Client, base: &str) -> anyhow::Result<()> {
-    for _ in 0..400 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("the server did not come up")
 }
