@@ -60,6 +60,14 @@ impl From<AuditRow> for AuditEntry {
 
 pub(crate) const AUDIT_COLUMNS: &str = "seq, at, actor_kind, actor_id, actor_label, action, entity, entity_id, address, user_agent, changes";
 
+/// [`diff`] of two versions of a record as they serialise (what an update changed).
+pub(crate) fn diff_of<T: serde::Serialize>(before: &T, after: &T) -> serde_json::Value {
+    diff(
+        &serde_json::to_value(before).unwrap_or_default(),
+        &serde_json::to_value(after).unwrap_or_default(),
+    )
+}
+
 /// What changed between two JSON objects, field by field: `{"field": {"old": a, "new": b}}`.
 pub fn diff(old: &serde_json::Value, new: &serde_json::Value) -> serde_json::Value {
     let mut out = serde_json::Map::new();

@@ -1457,10 +1457,7 @@ impl Store {
         .await
         .map(|_| ())
         })?;
-        let changes = audit::diff(
-            &serde_json::to_value(&before).unwrap_or_default(),
-            &serde_json::to_value(&program).unwrap_or_default(),
-        );
+        let changes = audit::diff_of(&before, &program);
         audit::record(
             &mut tx,
             actor,

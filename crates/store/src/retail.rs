@@ -168,10 +168,7 @@ impl Store {
         };
         let mut tx = self.begin().await?;
         write_store(&mut tx, &after, false).await?;
-        let changes = audit::diff(
-            &serde_json::to_value(&before).unwrap_or_default(),
-            &serde_json::to_value(&after).unwrap_or_default(),
-        );
+        let changes = audit::diff_of(&before, &after);
         audit::record(
             &mut tx,
             actor,
@@ -270,10 +267,7 @@ impl Store {
             updated_at: now,
             ..before.clone()
         };
-        let changes = audit::diff(
-            &serde_json::to_value(&before).unwrap_or_default(),
-            &serde_json::to_value(&after).unwrap_or_default(),
-        );
+        let changes = audit::diff_of(&before, &after);
         audit::record(
             &mut tx,
             actor,

@@ -329,10 +329,7 @@ impl Store {
         });
         after.details.date_of_birth = Some(doc.date_of_birth);
         after.updated_at = now;
-        let changes = audit::diff(
-            &serde_json::to_value(&before).unwrap_or_default(),
-            &serde_json::to_value(&after).unwrap_or_default(),
-        );
+        let changes = audit::diff_of(&before, &after);
         let details = serde_json::json!({
             "verification_id": verification_id,
             "method": new.method,

@@ -381,10 +381,7 @@ impl Store {
             replace_subscriptions(&mut tx, id, events).await?;
         }
         let after = endpoint_in(&mut tx, id).await?;
-        let mut changes = audit::diff(
-            &serde_json::to_value(&before).unwrap_or_default(),
-            &serde_json::to_value(&after).unwrap_or_default(),
-        );
+        let mut changes = audit::diff_of(&before, &after);
         if secret.is_some() {
             changes["secret"] = serde_json::json!("rotated");
         }
