@@ -74,15 +74,18 @@ pub enum ConsentSource {
     SmsKeyword,
     /// An integration called the API.
     Api,
+    /// Carried over from a duplicate profile when two were merged (or restored by undoing that merge).
+    Merge,
 }
 
 impl ConsentSource {
-    pub const ALL: [ConsentSource; 5] = [
+    pub const ALL: [ConsentSource; 6] = [
         ConsentSource::Pos,
         ConsentSource::Online,
         ConsentSource::Import,
         ConsentSource::SmsKeyword,
         ConsentSource::Api,
+        ConsentSource::Merge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +95,7 @@ impl ConsentSource {
             ConsentSource::Import => "import",
             ConsentSource::SmsKeyword => "sms_keyword",
             ConsentSource::Api => "api",
+            ConsentSource::Merge => "merge",
         }
     }
 

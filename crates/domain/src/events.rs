@@ -13,6 +13,10 @@ pub enum EventKind {
     CustomerBanned,
     #[serde(rename = "customer.unbanned")]
     CustomerUnbanned,
+    #[serde(rename = "customer.merged")]
+    CustomerMerged,
+    #[serde(rename = "customer.unmerged")]
+    CustomerUnmerged,
     #[serde(rename = "consent.changed")]
     ConsentChanged,
     #[serde(rename = "order.created")]
@@ -26,11 +30,13 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 11] = [
         EventKind::CustomerCreated,
         EventKind::CustomerUpdated,
         EventKind::CustomerBanned,
         EventKind::CustomerUnbanned,
+        EventKind::CustomerMerged,
+        EventKind::CustomerUnmerged,
         EventKind::ConsentChanged,
         EventKind::OrderCreated,
         EventKind::OrderStatusChanged,
@@ -44,6 +50,8 @@ impl EventKind {
             EventKind::CustomerUpdated => "customer.updated",
             EventKind::CustomerBanned => "customer.banned",
             EventKind::CustomerUnbanned => "customer.unbanned",
+            EventKind::CustomerMerged => "customer.merged",
+            EventKind::CustomerUnmerged => "customer.unmerged",
             EventKind::ConsentChanged => "consent.changed",
             EventKind::OrderCreated => "order.created",
             EventKind::OrderStatusChanged => "order.status_changed",

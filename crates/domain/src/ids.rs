@@ -53,6 +53,10 @@ typed_id!(
     CustomerId
 );
 typed_id!(
+    /// One merge of two customer profiles (kept so it can be read and undone).
+    MergeId
+);
+typed_id!(
     /// One staff note on a customer.
     NoteId
 );

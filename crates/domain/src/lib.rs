@@ -29,8 +29,8 @@ pub use customer::{
 pub use email::Email;
 pub use events::EventKind;
 pub use ids::{
-    ApiKeyId, CheckinId, CustomerId, DiscountId, EventId, GroupId, NoteId, OrderId, ProductId,
-    SessionId, SmsMessageId, StoreId, UserId, WebhookDeliveryId, WebhookEndpointId,
+    ApiKeyId, CheckinId, CustomerId, DiscountId, EventId, GroupId, MergeId, NoteId, OrderId,
+    ProductId, SessionId, SmsMessageId, StoreId, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
 pub use permissions::{Permission, PermissionSet, Role};
 pub use phone::{PhoneNumber, Region};

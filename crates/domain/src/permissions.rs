@@ -31,6 +31,9 @@ pub enum Permission {
     /// Ban and unban customers.
     #[serde(rename = "customers:ban")]
     CustomersBan,
+    /// Merge duplicate profiles, undo merges, and work the duplicates review list.
+    #[serde(rename = "customers:merge")]
+    CustomersMerge,
     /// Adjust loyalty points by hand (a reason is required).
     #[serde(rename = "loyalty:adjust")]
     LoyaltyAdjust,
@@ -58,7 +61,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::CheckIn,
@@ -66,6 +69,7 @@ impl Permission {
         Permission::OrdersRead,
         Permission::PurchaseHistoryFull,
         Permission::CustomersBan,
+        Permission::CustomersMerge,
         Permission::LoyaltyAdjust,
         Permission::LimitsOverride,
         Permission::IdImagesRead,
@@ -86,6 +90,7 @@ impl Permission {
             Permission::OrdersRead => "orders:read",
             Permission::PurchaseHistoryFull => "orders:history",
             Permission::CustomersBan => "customers:ban",
+            Permission::CustomersMerge => "customers:merge",
             Permission::LoyaltyAdjust => "loyalty:adjust",
             Permission::LimitsOverride => "limits:override",
             Permission::IdImagesRead => "id_images:read",
@@ -250,6 +255,7 @@ impl Role {
                 permission,
                 PurchaseHistoryFull
                     | CustomersBan
+                    | CustomersMerge
                     | LoyaltyAdjust
                     | LimitsOverride
                     | IdImagesRead

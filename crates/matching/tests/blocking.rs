@@ -38,7 +38,9 @@ fn typos_in_either_name_still_meet_through_the_birth_date() {
 #[test]
 fn oversized_blocks_are_skipped_and_counted() {
     let store_phone = Some("+13035550000");
-    let names = ["Ada", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ivy", "Jo"];
+    let names = [
+        "Ada", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ivy", "Jo",
+    ];
     let profiles: Vec<Profile> = names
         .iter()
         .enumerate()

@@ -16,7 +16,8 @@ pub(crate) const CUSTOMER_COLUMNS: &str = "id, first_name, middle_name, last_nam
      date_of_birth, customer_type, addresses, id_kind, id_number, id_jurisdiction, id_expiry, created_channel, \
      created_at, updated_at, ban_reason, ban_note, ban_since, ban_until, ban_by";
 
-#[derive(sqlx::FromRow)]
+/// One `customers` row. Serialisable so a merge can keep both profiles exactly as they were stored.
+#[derive(sqlx::FromRow, Serialize, serde::Deserialize, Clone)]
 pub(crate) struct CustomerRow {
     id: String,
     first_name: String,
@@ -40,6 +41,37 @@ pub(crate) struct CustomerRow {
     ban_since: Option<i64>,
     ban_until: Option<i64>,
     ban_by: Option<String>,
+}
+
+impl From<&Customer> for CustomerRow {
+    fn from(c: &Customer) -> Self {
+        let v = DraftValues::from(&c.details);
+        let ban = c.ban.as_ref();
+        CustomerRow {
+            id: c.id.to_string(),
+            first_name: v.first_name,
+            middle_name: v.middle_name,
+            last_name: v.last_name,
+            preferred_name: v.preferred_name,
+            phone_e164: v.phone_e164,
+            email: v.email,
+            date_of_birth: v.date_of_birth,
+            customer_type: v.customer_type.to_string(),
+            addresses: v.addresses,
+            id_kind: v.id_kind,
+            id_number: v.id_number,
+            id_jurisdiction: v.id_jurisdiction,
+            id_expiry: v.id_expiry,
+            created_channel: c.details.created_channel.as_str().to_string(),
+            created_at: to_micros(c.created_at),
+            updated_at: to_micros(c.updated_at),
+            ban_reason: ban.map(|b| b.reason.clone()),
+            ban_note: ban.and_then(|b| b.note.clone()),
+            ban_since: ban.map(|b| to_micros(b.since)),
+            ban_until: ban.and_then(|b| b.until.map(to_micros)),
+            ban_by: ban.and_then(|b| b.by.clone()),
+        }
+    }
 }
 
 fn corrupt(what: &str, value: &str) -> StoreError {
@@ -217,7 +249,7 @@ macro_rules! bind_draft {
     };
 }
 
-fn audit_view(customer: &Customer) -> serde_json::Value {
+pub(crate) fn audit_view(customer: &Customer) -> serde_json::Value {
     serde_json::to_value(customer).unwrap_or_default()
 }
 
@@ -229,35 +261,8 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Customer> {
-        let id = CustomerId::new();
         let mut tx = self.begin().await?;
-        self.ensure_unique(&mut tx, &draft, None).await?;
-        insert_customer(&mut tx, id, &draft, now).await?;
-        let customer = Customer {
-            id,
-            details: draft,
-            created_at: now,
-            updated_at: now,
-            ban: None,
-        };
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            "customer.create",
-            "customer",
-            Some(&id.to_string()),
-            &audit_view(&customer),
-        )
-        .await?;
-        events::emit(
-            &mut tx,
-            EventKind::CustomerCreated,
-            &id.to_string(),
-            serde_json::json!({ "customer": audit_view(&customer) }),
-            now,
-        )
-        .await?;
+        let customer = create_customer_in(&mut tx, self, draft, actor, now).await?;
         tx.commit().await?;
         Ok(customer)
     }
@@ -594,7 +599,7 @@ impl Store {
         Ok(())
     }
 
-    async fn ensure_unique(
+    pub(crate) async fn ensure_unique(
         &self,
         tx: &mut Tx,
         draft: &CustomerDraft,
@@ -644,6 +649,45 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// [`Store::create_customer`] inside the caller's transaction (intake records its decision alongside).
+pub(crate) async fn create_customer_in(
+    tx: &mut Tx,
+    store: &Store,
+    draft: CustomerDraft,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Customer> {
+    let id = CustomerId::new();
+    store.ensure_unique(tx, &draft, None).await?;
+    insert_customer(tx, id, &draft, now).await?;
+    let customer = Customer {
+        id,
+        details: draft,
+        created_at: now,
+        updated_at: now,
+        ban: None,
+    };
+    audit::record(
+        tx,
+        actor,
+        now,
+        "customer.create",
+        "customer",
+        Some(&id.to_string()),
+        &audit_view(&customer),
+    )
+    .await?;
+    events::emit(
+        tx,
+        EventKind::CustomerCreated,
+        &id.to_string(),
+        serde_json::json!({ "customer": audit_view(&customer) }),
+        now,
+    )
+    .await?;
+    Ok(customer)
 }
 
 fn map_unique(err: sqlx::Error, existing: Option<CustomerId>) -> StoreError {
@@ -704,7 +748,7 @@ pub(crate) async fn fetch_customer(tx: &mut Tx, id: CustomerId) -> Result<Option
     row.map(Customer::try_from).transpose()
 }
 
-async fn insert_customer(
+pub(crate) async fn insert_customer(
     tx: &mut Tx,
     id: CustomerId,
     draft: &CustomerDraft,

@@ -18,6 +18,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A request that is valid but cannot be carried out safely now (undoing a merge whose points were
+    /// spent): `code` is machine-readable, `message` says what to do.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// Input that only the database can judge (an unknown SKU, a return of more than was sold).
     #[error("{field}: {message}")]
     Invalid {

@@ -19,6 +19,7 @@ pub(crate) mod events;
 mod groups;
 mod imports;
 pub(crate) mod loyalty;
+mod merges;
 mod orders;
 mod retail;
 mod search;
@@ -37,9 +38,14 @@ pub use error::StoreError;
 pub use events::envelope as event_envelope;
 pub use groups::GroupDraft;
 pub use imports::{CustomerImport, ImportCounts};
+pub use loyalty::merge::{MovedLot, MovedPoints};
 pub use loyalty::{
     Earned, ExpiryReport, LoyaltyBalance, LoyaltyDrift, LoyaltyEntry, LoyaltyLiability,
     LoyaltyVerifyReport, Redeemed, Reversed,
+};
+pub use merges::{
+    DuplicateCandidate, IntakeOutcome, Merge, Moved, MovedConsent, MovedLink, ReviewPage,
+    ReviewPair, ScanReport,
 };
 pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,

@@ -38,6 +38,8 @@ use crate::backend::{Tx, on_read, on_tx};
 use crate::time::{from_micros, to_micros};
 use crate::{Result, Store, StoreError, audit};
 
+pub(crate) mod merge;
+
 /// What [`earn_for_order`] recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Earned {
@@ -375,7 +377,9 @@ pub(crate) async fn reverse_for_order(
     let earn = entry_for_order(tx, EntryKind::Earn, order_id).await?;
     let redeem = entry_for_order(tx, EntryKind::Redeem, order_id).await?;
     for e in earn.iter().chain(redeem.iter()) {
-        if e.customer_id != customer.to_string() {
+        if e.customer_id != customer.to_string()
+            && !merge::merged_into(tx, &e.customer_id, customer).await?
+        {
             return Err(StoreError::Conflict(format!(
                 "the points of order {order_id} belong to another customer"
             )));

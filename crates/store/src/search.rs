@@ -90,7 +90,7 @@ impl Store {
                 }
             }
         }
-        self.customers_by_ids(&ranked).await
+        self.live_customers_by_ids(&ranked).await
     }
 
     async fn range_probe(&self, column: &str, prefix: &str) -> Result<Vec<CandidateRow>> {

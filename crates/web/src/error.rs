@@ -114,6 +114,17 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
+            StoreError::Refused { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, message)
+            }
+            // The database refused an order or check-in for a profile merged a moment ago.
+            StoreError::Database(sqlx_err) if sqlx_err.to_string().contains("customer_merged") => {
+                ApiError::new(
+                    StatusCode::CONFLICT,
+                    "customer_merged",
+                    "this customer was just merged into another profile; look them up again",
+                )
+            }
             StoreError::Invalid {
                 field,
                 code,

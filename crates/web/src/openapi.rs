@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     api_keys, audit, checkins, checkout, consent, customers, groups, id_scans, imports, loyalty,
-    orders, products, session, sms, staff, stores, verification, webhooks,
+    merges, orders, products, session, sms, staff, stores, verification, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -15,6 +15,8 @@ use crate::routes::{
         crate::routes::health::healthz,
         customers::list_or_search, customers::create, customers::read, customers::update,
         customers::list_notes, customers::add_note, customers::ban, customers::unban,
+        merges::duplicates, merges::customer_merges, merges::create, merges::preview, merges::read, merges::undo,
+        merges::review, merges::dismiss,
         stores::list, stores::create, stores::read, stores::update,
         products::list, products::create, products::read, products::update, products::archive,
         groups::list, groups::create, groups::read, groups::update, groups::remove, groups::add_member, groups::remove_member,
@@ -37,6 +39,7 @@ use crate::routes::{
         verification::set_medical_card, verification::link_patient, verification::unlink_patient,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
+        (name = "duplicates", description = "Duplicate candidates, the review list, merges and undo"),
         (name = "stores", description = "Retail stores: licence, jurisdiction, zone, limits enforcement"),
         (name = "products", description = "The product catalogue"),
         (name = "groups", description = "Customer groups and their automatic discounts"),

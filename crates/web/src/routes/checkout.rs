@@ -275,7 +275,9 @@ async fn checkout(
         }
         err
     })?;
-    let request = parse(input, &caller)?;
+    let mut request = parse(input, &caller)?;
+    // A register or online store naming a merged-away profile buys for the survivor.
+    request.customer_id = state.store.resolve_customer(request.customer_id).await?;
     let idempotency = Idempotency {
         key: key.to_string(),
         request_hash,
@@ -313,7 +315,8 @@ async fn quote(
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<Json<Evaluation>> {
     caller.require(Permission::OrdersWrite)?;
-    let request = parse(input, &caller)?;
+    let mut request = parse(input, &caller)?;
+    request.customer_id = state.store.resolve_customer(request.customer_id).await?;
     Ok(Json(
         state
             .store

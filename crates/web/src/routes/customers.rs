@@ -8,7 +8,7 @@ use canopy_domain::{
     Ban, Customer, CustomerId, CustomerPatch, IdVerification, MedicalCard, Note, Permission,
     VerificationStatus, age_on, text,
 };
-use canopy_store::{Compliance, LinkedCustomer};
+use canopy_store::{Compliance, IntakeOutcome, LinkedCustomer};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +18,7 @@ use crate::auth::Caller;
 use crate::eligibility::{Eligibility, decide};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::merges::CandidateView;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -61,6 +62,10 @@ pub struct CustomerView {
     /// May the customer buy now (computed in the store's time zone, never stored)?
     #[schema(value_type = Object)]
     pub eligibility: Eligibility,
+    /// For a merged-away profile: the survivor it was merged into (read that one instead).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub merged_into: Option<CustomerId>,
     #[serde(skip)]
     pub compliance: Compliance,
 }
@@ -110,6 +115,7 @@ impl CustomerView {
             customer,
             stats: None,
             groups: None,
+            merged_into: None,
         }
     }
 
@@ -202,20 +208,48 @@ async fn list_or_search(
     Ok(Json(CustomerList { items, next_cursor }))
 }
 
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = Object,
-    responses((status = 201, body = CustomerView), (status = 409, description = "Phone, email or ID number already on file"),
+#[derive(Deserialize, IntoParams)]
+pub struct CreateParams {
+    /// `true` after staff confirmed the new customer is not one of the likely duplicates offered
+    /// (recorded, so the pair is not offered again).
+    different_person: Option<bool>,
+}
+
+/// Creates a customer. A likely duplicate of an existing profile answers 409 `likely_duplicate` with the
+/// `candidates` and their explanations; send again with `?different_person=true` once staff confirm.
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = Object, params(CreateParams),
+    responses((status = 201, body = CustomerView),
+        (status = 409, description = "Phone, email or ID number already on file (`duplicate_customer`), or a likely duplicate (`likely_duplicate`, with `candidates`)"),
         (status = 422, description = "A field is invalid")))]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
+    ApiQuery(params): ApiQuery<CreateParams>,
     ApiJson(input): ApiJson<CustomerPatch>,
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
     caller.require(Permission::CustomersWrite)?;
     let draft = input.validate(state.settings.phone_region, state.today())?;
-    let customer = state
+    let outcome = state
         .store
-        .create_customer(draft, &caller.actor, state.now())
+        .create_customer_at_intake(
+            draft,
+            params.different_person.unwrap_or(false),
+            &caller.actor,
+            state.now(),
+        )
         .await?;
+    let customer = match outcome {
+        IntakeOutcome::Created(customer) => customer,
+        IntakeOutcome::LikelyDuplicates(candidates) => {
+            let views: Vec<CandidateView> = candidates.iter().map(CandidateView::from).collect();
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "likely_duplicate",
+                "this looks like a customer already on file; open that profile, or confirm a different person",
+            )
+            .with("candidates", serde_json::to_value(views).map_err(ApiError::internal)?));
+        }
+    };
     Ok((
         StatusCode::CREATED,
         Json(CustomerView::new(customer, Compliance::default(), &state)),
@@ -232,6 +266,7 @@ async fn read(
     caller.require(Permission::CustomersRead)?;
     let id = parse_id(&id)?;
     let customer = state.store.customer(id).await?;
+    let merged_into = state.store.merged_into(id).await?;
     let (stats, groups) = tokio::join!(
         state.store.customer_stats(id),
         state.store.customer_groups(id)
@@ -239,6 +274,7 @@ async fn read(
     let mut view = CustomerView::load(&state, customer).await?;
     view.stats = Some(stats?);
     view.groups = Some(groups?);
+    view.merged_into = merged_into;
     Ok(Json(view))
 }
 

@@ -9,6 +9,7 @@ pub(crate) mod health;
 pub(crate) mod id_scans;
 pub(crate) mod imports;
 pub(crate) mod loyalty;
+pub(crate) mod merges;
 pub(crate) mod orders;
 pub(crate) mod products;
 pub(crate) mod session;
@@ -28,6 +29,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // Every route here needs a signed-in user or an API key (deny by default): add new areas to this list.
     let protected = Router::new()
         .merge(customers::routes())
+        .merge(merges::routes())
         .merge(stores::routes())
         .merge(products::routes())
         .merge(groups::routes())

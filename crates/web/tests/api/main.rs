@@ -6,6 +6,7 @@ mod customers;
 mod id;
 mod limits_meter;
 mod loyalty;
+mod merges;
 mod messaging;
 mod orders;
 mod permissions;
