@@ -28,6 +28,8 @@ pub enum BenchKind {
     /// Customer CSV import: a generated file of `--rows` customers (points, groups, notes) imported twice,
     /// timing each run; the second must change nothing.
     Import(crate::bench_import::ImportBench),
+    /// The bulk duplicate scan: customers, pairs compared and found, planted duplicates recovered, time.
+    Duplicates(crate::bench_duplicates::DuplicatesBench),
 }
 
 #[derive(clap::Args)]

@@ -2,10 +2,12 @@
 
 mod bench;
 mod bench_checkout;
+mod bench_duplicates;
 mod bench_import;
 mod config;
 mod demo;
 mod demo_orders;
+mod duplicates_cmd;
 mod id_cmd;
 mod limits_cmd;
 mod loyalty_cmd;
@@ -94,6 +96,8 @@ enum Command {
     Apikey(staff_cmd::ApiKeyArgs),
     /// Check the loyalty points ledger and expire old points.
     Loyalty(loyalty_cmd::LoyaltyArgs),
+    /// Find duplicate customer profiles for the review list.
+    Duplicates(duplicates_cmd::DuplicatesArgs),
     /// Import data from another system (CSV).
     Import(transfer_cmd::ImportArgs),
     /// Export data as CSV.
@@ -176,6 +180,9 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 bench::BenchKind::Checkout(checkout) => bench_checkout::run(checkout, &file)
                     .await
                     .map(|()| ExitCode::SUCCESS),
+                bench::BenchKind::Duplicates(d) => bench_duplicates::run(d, &file)
+                    .await
+                    .map(|()| ExitCode::SUCCESS),
                 bench::BenchKind::Import(import) => bench_import::run(import, &file)
                     .await
                     .map(|()| ExitCode::SUCCESS),
@@ -195,6 +202,7 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
             Command::User(args) => staff_cmd::run_user(args, &file).await,
             Command::Apikey(args) => staff_cmd::run_apikey(args, &file).await,
             Command::Loyalty(args) => loyalty_cmd::run(args, &file).await,
+            Command::Duplicates(args) => duplicates_cmd::run(args, &file).await,
         }
     })
 }

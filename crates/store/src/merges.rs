@@ -1300,6 +1300,18 @@ impl Store {
         Ok(ReviewPage { items, next_cursor })
     }
 
+    /// The review list's score for a pair, if the last scan found it.
+    pub async fn duplicate_pair_score(&self, a: CustomerId, b: CustomerId) -> Result<Option<i64>> {
+        let (x, y) = ordered(a, b);
+        Ok(on_read!(self, |p| sqlx::query_scalar(
+            "SELECT score FROM duplicate_pairs WHERE customer_a = $1 AND customer_b = $2"
+        )
+        .bind(&x)
+        .bind(&y)
+        .fetch_optional(p)
+        .await)?)
+    }
+
     /// The bulk scan: every live customer, compared within blocks (see `canopy_matching::candidate_pairs`);
     /// the pairs worth a review replace the review list (dismissed pairs are skipped).
     pub async fn scan_duplicates(

@@ -71,6 +71,24 @@ const ENDPOINTS: &[Endpoint] = &[
         Some(CustomersRead),
     ),
     row(
+        Method::GET,
+        "/api/v1/customers/{customer}/duplicates",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/merges",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/duplicates",
+        None,
+        Some(CustomersMerge),
+    ),
+    row(
         Method::POST,
         "/api/v1/customers/{customer}/notes",
         Some(r#"{"body": "prefers indica"}"#),
