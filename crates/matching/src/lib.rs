@@ -22,7 +22,7 @@ mod score;
 
 pub use blocking::{Blocks, blocking_keys, candidate_pairs};
 pub use score::{
-    Agreement, LIKELY, Level, MatchScore, POSSIBLE, Profile, Signal, SignalKind, normalise_line,
+    Agreement, LIKELY, Level, MatchScore, POSSIBLE, Profile, Signal, SignalKind, level, normalise_line,
     score,
 };
 
@@ -52,8 +52,8 @@ pub fn scan(profiles: &[Profile], max_block: usize) -> ScanResult {
         .pairs
         .iter()
         .filter_map(|&(a, b)| {
-            let s = score(&profiles[a as usize], &profiles[b as usize]);
-            (s.level >= Level::Possible).then_some(FoundPair { a, b, score: s })
+            let (x, y) = (&profiles[a as usize], &profiles[b as usize]);
+            (level(x, y) >= Level::Possible).then(|| FoundPair { a, b, score: score(x, y) })
         })
         .collect();
     found.sort_by(|x, y| {

@@ -116,7 +116,7 @@ pub struct Signal {
     /// Points added to (or taken from) the score.
     pub weight: i32,
     /// "names one letter apart", "different phones".
-    pub reason: String,
+    pub reason: &'static str,
 }
 
 /// How strongly two profiles look like one person.
@@ -182,6 +182,38 @@ const DOB_DIFFERENT: i32 = -40;
 const ADDRESS_SAME: i32 = 15;
 const ADDRESS_POSTAL: i32 = 4;
 
+/// The level alone, without building the explanation: what a bulk scan asks of millions of pairs
+/// before it explains the few worth a review. Always agrees with [`score`].
+pub fn level(a: &Profile, b: &Profile) -> Level {
+    let mut total = 0;
+    let mut decisive = false;
+    for s in [
+        id_document(a, b),
+        email(a, b),
+        phone(a, b),
+        name(a, b),
+        date_of_birth(a, b),
+        address(a, b),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        decisive |= s.signal == SignalKind::IdDocument && s.agreement == Agreement::Same;
+        total += s.weight;
+    }
+    classify(total.clamp(0, 100), decisive)
+}
+
+fn classify(score: i32, decisive: bool) -> Level {
+    if decisive || score >= LIKELY {
+        Level::Likely
+    } else if score >= POSSIBLE {
+        Level::Possible
+    } else {
+        Level::Unlikely
+    }
+}
+
 /// Compares two profiles. Symmetric: `score(a, b) == score(b, a)`.
 pub fn score(a: &Profile, b: &Profile) -> MatchScore {
     let signals: Vec<Signal> = [
@@ -200,18 +232,12 @@ pub fn score(a: &Profile, b: &Profile) -> MatchScore {
         .any(|s| s.signal == SignalKind::IdDocument && s.agreement == Agreement::Same);
     let total: i32 = signals.iter().map(|s| s.weight).sum();
     let score = total.clamp(0, 100);
-    let level = if decisive || score >= LIKELY {
-        Level::Likely
-    } else if score >= POSSIBLE {
-        Level::Possible
-    } else {
-        Level::Unlikely
-    };
+    let level = classify(score, decisive);
     let mut ordered = signals;
     ordered.sort_by_key(|s| std::cmp::Reverse(s.weight.abs()));
     let explanation = ordered
         .iter()
-        .map(|s| s.reason.as_str())
+        .map(|s| s.reason)
         .collect::<Vec<_>>()
         .join(", ");
     MatchScore {
@@ -223,12 +249,12 @@ pub fn score(a: &Profile, b: &Profile) -> MatchScore {
     }
 }
 
-fn signal(kind: SignalKind, agreement: Agreement, weight: i32, reason: &str) -> Option<Signal> {
+fn signal(kind: SignalKind, agreement: Agreement, weight: i32, reason: &'static str) -> Option<Signal> {
     Some(Signal {
         signal: kind,
         agreement,
         weight,
-        reason: reason.to_string(),
+        reason,
     })
 }
 

@@ -160,3 +160,10 @@ fn scores_stay_between_0_and_100() {
         assert!((0..=100).contains(&s.score), "{}", case.what);
     }
 }
+
+#[test]
+fn the_quick_level_agrees_with_the_full_score() {
+    for case in cases() {
+        assert_eq!(canopy_matching::level(&case.a, &case.b), score(&case.a, &case.b).level, "{}", case.what);
+    }
+}
