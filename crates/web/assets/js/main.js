@@ -11,6 +11,9 @@ import * as customerForm from './views/customer-form.js';
 import * as queue from './views/queue.js';
 import * as dashboard from './views/dashboard.js';
 import * as admin from './views/admin.js';
+import * as duplicates from './views/duplicates.js';
+import * as merge from './views/merge.js';
+import * as mergeHistory from './views/merge-history.js';
 
 const ROUTES = [
   { path: '/app/signin', view: signin, public: true, title: 'Sign in' },
@@ -20,6 +23,9 @@ const ROUTES = [
   { path: '/app/customers/new', view: customerForm, title: 'New customer', nav: 'lookup' },
   { path: '/app/customers/:id/edit', view: customerForm, title: 'Edit customer', nav: 'lookup' },
   { path: '/app/customers/:id', view: profile, title: 'Customer', nav: 'lookup' },
+  { path: '/app/customers/:id/merges', view: mergeHistory, title: 'Merges and duplicates', nav: 'lookup' },
+  { path: '/app/duplicates', view: duplicates, title: 'Possible duplicates', nav: 'duplicates' },
+  { path: '/app/merge', view: merge, title: 'Merge profiles', nav: 'duplicates' },
   { path: '/app/queue', view: queue, title: 'Check-in queue', nav: 'queue' },
   { path: '/app/dashboard', view: dashboard, title: 'Dashboard', nav: 'dashboard' },
   { path: '/app/admin', view: admin, title: 'Admin', nav: 'admin' },
@@ -138,6 +144,7 @@ function renderTopbar(active) {
     link('/app/lookup', 'lookup', 'Lookup'),
     session.stores.length ? link('/app/queue', 'queue', 'Queue') : null,
     link('/app/dashboard', 'dashboard', 'Dashboard'),
+    can('customers:merge') ? link('/app/duplicates', 'duplicates', 'Duplicates') : null,
     ADMIN_PERMISSIONS.some(can) ? link('/app/admin', 'admin', 'Admin') : null);
   let storePicker = null;
   if (session.stores.length > 1) {

@@ -4,6 +4,7 @@ import { h, toast } from '../dom.js';
 import { get, post, patch } from '../api.js';
 import { field, showError, clearErrors, alertBox } from '../components.js';
 import { handoff } from '../handoff.js';
+import { intakeWarning } from './duplicates.js';
 
 const enc = encodeURIComponent;
 
@@ -67,14 +68,27 @@ export async function view(ctx) {
     const body = collect(form, editing);
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
+    const create = (confirmed) => post('/customers' + (confirmed ? '?different_person=true' : ''), { ...body, created_channel: 'pos' });
     try {
       const saved = editing
         ? await patch(`/customers/${enc(ctx.params.id)}`, body)
-        : await post('/customers', { ...body, created_channel: 'pos' });
+        : await create(false);
       toast(editing ? 'Changes saved' : 'Customer created');
       ctx.navigate(`/app/customers/${enc(saved.id)}`);
     } catch (err) {
       button.disabled = false;
+      if (err.code === 'likely_duplicate') {
+        form.querySelector('.form-error').append(intakeWarning(err.detail.candidates || [], async () => {
+          try {
+            const saved = await create(true);
+            toast('Customer created');
+            ctx.navigate(`/app/customers/${enc(saved.id)}`);
+          } catch (again) {
+            showError(form, again);
+          }
+        }));
+        return;
+      }
       showError(form, err);
       if (err.code === 'duplicate_customer' && err.detail.existing_customer_id) {
         const summary = form.querySelector('.form-error');

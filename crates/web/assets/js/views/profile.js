@@ -103,7 +103,8 @@ function build(c, ctx, refresh, scanned) {
   const actions = h('div', { class: 'profile-actions' },
     session.storeId && can('checkin:write') ? checkinButton : null,
     can('customers:write') ? h('a', { class: 'btn', href: `/app/customers/${enc(id)}/edit`, 'data-link': true }, icon('edit'), 'Edit') : null,
-    can('customers:ban') ? banToggle(c, refresh) : null);
+    can('customers:ban') ? banToggle(c, refresh) : null,
+    h('a', { class: 'btn', href: `/app/customers/${enc(c.id)}/merges`, 'data-link': true, 'data-test': 'merges-link' }, 'Merges and duplicates'));
 
   const out = [];
   if (scanned) out.push(scanBanner(c, scanned, refresh));
