@@ -22,8 +22,8 @@ mod score;
 
 pub use blocking::{Blocks, blocking_keys, candidate_pairs};
 pub use score::{
-    Agreement, LIKELY, Level, MatchScore, POSSIBLE, Profile, Signal, SignalKind, level, normalise_line,
-    score,
+    Agreement, LIKELY, Level, MatchScore, POSSIBLE, Profile, Signal, SignalKind, level,
+    normalise_line, score,
 };
 
 /// A pair found by [`scan`]: indexes into the scanned profiles (smaller first) and their score.
@@ -53,7 +53,11 @@ pub fn scan(profiles: &[Profile], max_block: usize) -> ScanResult {
         .iter()
         .filter_map(|&(a, b)| {
             let (x, y) = (&profiles[a as usize], &profiles[b as usize]);
-            (level(x, y) >= Level::Possible).then(|| FoundPair { a, b, score: score(x, y) })
+            (level(x, y) >= Level::Possible).then(|| FoundPair {
+                a,
+                b,
+                score: score(x, y),
+            })
         })
         .collect();
     found.sort_by(|x, y| {

@@ -249,7 +249,12 @@ pub fn score(a: &Profile, b: &Profile) -> MatchScore {
     }
 }
 
-fn signal(kind: SignalKind, agreement: Agreement, weight: i32, reason: &'static str) -> Option<Signal> {
+fn signal(
+    kind: SignalKind,
+    agreement: Agreement,
+    weight: i32,
+    reason: &'static str,
+) -> Option<Signal> {
     Some(Signal {
         signal: kind,
         agreement,

@@ -164,6 +164,11 @@ fn scores_stay_between_0_and_100() {
 #[test]
 fn the_quick_level_agrees_with_the_full_score() {
     for case in cases() {
-        assert_eq!(canopy_matching::level(&case.a, &case.b), score(&case.a, &case.b).level, "{}", case.what);
+        assert_eq!(
+            canopy_matching::level(&case.a, &case.b),
+            score(&case.a, &case.b).level,
+            "{}",
+            case.what
+        );
     }
 }

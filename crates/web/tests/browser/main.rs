@@ -350,3 +350,77 @@ async fn a_scanned_id_opens_the_matching_profile_and_an_unknown_one_starts_a_pre
     register.screenshot("new-customer-from-scan-1024").await;
     register.close().await;
 }
+
+#[tokio::test]
+async fn a_manager_is_warned_of_a_duplicate_at_intake_then_merges_two_profiles_and_undoes_it() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = app().await;
+    let sarah = sarah(&app).await;
+    let manager = driver.browser(1440, 900).await;
+    sign_in(&manager, &app, "morgan", Role::Manager).await;
+
+    // Intake: the same person typed again under another spelling is caught before a second profile.
+    manager.goto(&app.url("/app/customers/new")).await;
+    manager.type_into("input[name=first_name]", "Sara").await;
+    manager.type_into("input[name=last_name]", "Mitchell").await;
+    manager.type_into("input[name=phone]", "3035550199").await;
+    let dob = manager.find("input[name=date_of_birth]").await;
+    manager
+        .client
+        .execute(
+            "arguments[0].value = '1997-05-02';",
+            vec![serde_json::to_value(&dob).expect("element")],
+        )
+        .await
+        .expect("set date");
+    manager.click(".customer-form button[type=submit]").await;
+    manager
+        .wait_text("[data-test=likely-duplicate]", "same date of birth")
+        .await;
+    manager.screenshot("intake-duplicate-warning-1440").await;
+    manager.click("[data-test=different-person]").await;
+    manager.wait_text("h1", "Sara Mitchell").await;
+    let sara = manager
+        .wait_path("the new profile", |p| {
+            p.starts_with("/app/customers/") && !p.ends_with("/new")
+        })
+        .await
+        .trim_start_matches("/app/customers/")
+        .to_string();
+
+    // The manager later decides they are one person after all: merge from the profile's page.
+    manager
+        .goto(&app.url(&format!("/app/merge?survivor={sarah}&merged={sara}")))
+        .await;
+    manager.click("[data-test=choose-phone-merged]").await;
+    manager
+        .wait_text(
+            "[data-test=merge-preview]",
+            "Will move to the surviving profile",
+        )
+        .await;
+    manager.screenshot("merge-side-by-side-1440").await;
+    manager.click("[data-test=merge]").await;
+    manager
+        .wait_text("[data-test=merge-row]", "Merged in")
+        .await;
+    let survivor = app.get(&format!("/api/v1/customers/{sarah}")).await.body;
+    assert_eq!(survivor["phone"], "+13035550199");
+    assert_eq!(
+        app.get(&format!("/api/v1/customers/{sara}")).await.body["merged_into"],
+        json!(sarah)
+    );
+    manager.screenshot("merge-history-1440").await;
+
+    manager.click("[data-test=undo-merge]").await;
+    manager.wait_text("[data-test=merge-row]", "Undone").await;
+    let restored = app.get(&format!("/api/v1/customers/{sara}")).await.body;
+    assert!(restored["merged_into"].is_null(), "{restored}");
+    assert_eq!(
+        app.get(&format!("/api/v1/customers/{sarah}")).await.body["phone"],
+        "+13035550142"
+    );
+    manager.close().await;
+}

@@ -36,15 +36,19 @@ export async function view(ctx) {
   const error = h('div', {});
   const table = h('table', { class: 'table merge-table' });
 
+  // The preview answers with every field's source (the manager's choice, else the newest verified
+  // profile's), so the radios always show what the merge will do.
   const refresh = async () => {
-    drawTable();
     replace(error);
     try {
       const m = await post('/merges/preview', { survivor_id: survivorId, merged_id: mergedId, fields: choices });
+      Object.assign(choices, m.fields);
+      drawTable();
       const moving = MOVES.filter(([k]) => m.counts[k]).map(([k, label]) => `${m.counts[k]} ${label}`);
       replace(preview, alertBox('info', h('strong', {}, 'Will move to the surviving profile: '),
         moving.length ? moving.join(', ') : 'nothing but the profile itself', '.'));
     } catch (e) {
+      drawTable();
       replace(preview);
       replace(error, alertBox('error', humanise(e)));
     }
@@ -61,7 +65,7 @@ export async function view(ctx) {
         const radio = (source, value) => h('label', { class: 'check' },
           h('input', {
             type: 'radio', name: `field-${key}`, value: source, 'data-test': `choose-${key}-${source}`,
-            checked: (choices[key] || (key === 'addresses' ? 'both' : 'survivor')) === source,
+            checked: choices[key] === source,
             onchange: () => { choices[key] = source; refresh(); },
           }), ' ', value || h('span', { class: 'muted' }, '—'));
         return h('tr', {}, h('th', {}, label), h('td', {}, radio('survivor', show(s))), h('td', {}, radio('merged', show(m)),
@@ -71,7 +75,11 @@ export async function view(ctx) {
 
   const swap = h('button', {
     type: 'button', class: 'btn btn-sm',
-    onclick: () => { [survivorId, mergedId] = [mergedId, survivorId]; refresh(); },
+    onclick: () => {
+      [survivorId, mergedId] = [mergedId, survivorId];
+      for (const k of Object.keys(choices)) delete choices[k];
+      refresh();
+    },
   }, 'Keep the other profile instead');
   const go = h('button', {
     type: 'button', class: 'btn btn-primary', 'data-test': 'merge',
