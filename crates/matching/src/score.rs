@@ -410,7 +410,7 @@ fn date_of_birth(a: &Profile, b: &Profile) -> Option<Signal> {
         return signal(kind, Agreement::Same, DOB_SAME, "same date of birth");
     }
     // Typing slips: day and month swapped, or one digit wrong.
-    let swapped = x.year() == y.year() && x.month() == y.day() as i8 && x.day() == y.month() as i8;
+    let swapped = x.year() == y.year() && x.month() == y.day() && x.day() == y.month();
     let (sx, sy) = (x.to_string(), y.to_string());
     let one_digit =
         sx.len() == sy.len() && sx.chars().zip(sy.chars()).filter(|(p, q)| p != q).count() == 1;

@@ -133,7 +133,7 @@ pub struct ReviewPage {
 /// What creating a customer at intake did.
 #[derive(Debug, Clone)]
 pub enum IntakeOutcome {
-    Created(Customer),
+    Created(Box<Customer>),
     /// Nothing was written: these profiles are likely the same person.
     LikelyDuplicates(Vec<DuplicateCandidate>),
 }
@@ -1192,7 +1192,7 @@ impl Store {
             dismiss_in(&mut tx, customer.id, c.customer.id, "intake", actor, now).await?;
         }
         tx.commit().await?;
-        Ok(IntakeOutcome::Created(customer))
+        Ok(IntakeOutcome::Created(Box::new(customer)))
     }
 
     /// Records that two profiles are different people (audited): neither intake nor the review list

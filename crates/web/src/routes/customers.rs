@@ -239,7 +239,7 @@ async fn create(
         )
         .await?;
     let customer = match outcome {
-        IntakeOutcome::Created(customer) => customer,
+        IntakeOutcome::Created(customer) => *customer,
         IntakeOutcome::LikelyDuplicates(candidates) => {
             let views: Vec<CandidateView> = candidates.iter().map(CandidateView::from).collect();
             return Err(ApiError::new(
