@@ -8,27 +8,36 @@
 mod query;
 mod score;
 
-pub use query::{Query, digits_of};
+pub use query::{MAX_QUERY_CHARS, MAX_QUERY_WORDS, MAX_WORD_CHARS, Query, QueryError, digits_of};
 pub use score::{Candidate, MatchKind, rank};
 
 /// Words shorter than this never match by typo: one edit in a four-letter name is another name.
 pub const MIN_TYPO_LEN: usize = 5;
 
 /// The word itself and every string made by deleting one character (the "deletion neighbourhood").
+///
+/// A word of n letters has n + 1 variants of about n letters each, so the neighbourhood grows with the
+/// square of the length; words longer than [`MAX_WORD_CHARS`] (no real name word is) get no variants but
+/// themselves, which keeps one call to at most 41 short strings whatever it is given.
 pub fn deletion_variants(word: &str) -> Vec<String> {
     let chars: Vec<char> = word.chars().collect();
+    if chars.len() > MAX_WORD_CHARS {
+        return vec![word.to_string()];
+    }
     let mut out = Vec::with_capacity(chars.len() + 1);
     out.push(word.to_string());
     for skip in 0..chars.len() {
+        // Deleting either letter of a doubled pair gives the same string; keep the first.
+        if skip > 0 && chars[skip] == chars[skip - 1] {
+            continue;
+        }
         let variant: String = chars
             .iter()
             .enumerate()
             .filter(|(i, _)| *i != skip)
             .map(|(_, c)| *c)
             .collect();
-        if !out.contains(&variant) {
-            out.push(variant);
-        }
+        out.push(variant);
     }
     out
 }
@@ -37,7 +46,7 @@ pub fn deletion_variants(word: &str) -> Vec<String> {
 /// letter shorter than [`MIN_TYPO_LEN`], because a five-letter query can be a four-letter name plus a typo.
 pub fn dictionary_words(name_text: &str) -> impl Iterator<Item = String> + '_ {
     words(name_text)
-        .filter(|w| w.chars().count() >= MIN_TYPO_LEN - 1)
+        .filter(|w| (MIN_TYPO_LEN - 1..=MAX_WORD_CHARS).contains(&w.chars().count()))
         .map(str::to_string)
 }
 
@@ -48,7 +57,14 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
 }
 
 /// True when two words are at most one insertion, deletion, substitution or adjacent swap apart.
+///
+/// Words whose lengths differ by more than one never are, so the edit distance (quadratic in time and
+/// memory) only runs on words of nearly the same length, and not at all past [`MAX_WORD_CHARS`].
 pub fn within_one_edit(a: &str, b: &str) -> bool {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    if la.abs_diff(lb) > 1 || la.max(lb) > MAX_WORD_CHARS + 1 {
+        return false;
+    }
     strsim::damerau_levenshtein(a, b) <= 1
 }
 
@@ -69,6 +85,19 @@ mod tests {
             assert!(a.iter().any(|v| b.contains(v)), "{typed} vs {stored}");
             assert!(within_one_edit(typed, stored));
         }
+    }
+
+    #[test]
+    fn a_doubled_letter_gives_one_variant_not_two() {
+        assert_eq!(deletion_variants("anna"), ["anna", "nna", "ana", "ann"]);
+    }
+
+    #[test]
+    fn a_huge_word_has_no_variants_but_itself() {
+        let word = "a".repeat(12_000);
+        assert_eq!(deletion_variants(&word), [word.clone()]);
+        assert!(!within_one_edit(&word, &word[1..]));
+        assert_eq!(dictionary_words(&word).count(), 0);
     }
 
     #[test]

@@ -145,7 +145,8 @@ pub struct CustomerList {
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListParams {
-    /// Search text: name fragment, phone in any format, email prefix or ID number.
+    /// Search text: name fragment, phone in any format, email prefix or ID number. At most 200 characters
+    /// and 6 words (`400 query_too_long` / `query_too_many_words` beyond).
     q: Option<String>,
     /// At most this many results (1–200, default 20 for search, 50 for listing).
     limit: Option<u32>,
@@ -179,6 +180,13 @@ async fn list_or_search(
     caller.require(Permission::CustomersRead)?;
     let (customers, next_cursor) = match params.q.as_deref().map(str::trim) {
         Some(q) if !q.is_empty() => {
+            canopy_search::Query::check(q).map_err(|e| {
+                let code = match e {
+                    canopy_search::QueryError::TooLong => "query_too_long",
+                    canopy_search::QueryError::TooManyWords => "query_too_many_words",
+                };
+                ApiError::bad_request(code, e.to_string()).with_field("q")
+            })?;
             let limit = limit_param(params.limit, 20)?;
             (state.store.search_customers(q, limit as usize).await?, None)
         }

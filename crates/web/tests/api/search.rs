@@ -135,3 +135,39 @@ both_engines!(
         assert!(names(&app, "%_").await.is_empty());
     }
 );
+
+both_engines!(
+    async fn a_huge_query_is_refused_at_once_and_the_server_stays_responsive(app) {
+        seed(&app).await;
+        let huge = "a".repeat(12_000);
+        let res = app.get(&format!("/api/v1/customers?q={huge}")).await;
+        assert_eq!(res.status, 400, "{:?}", res.body);
+        assert_eq!(res.error_code(), "query_too_long");
+        assert_eq!(res.body["error"]["field"], "q", "{:?}", res.body);
+        let res = app.get("/api/v1/customers?q=a+b+c+d+e+f+g").await;
+        assert_eq!(res.error_code(), "query_too_many_words");
+
+        // The largest queries accepted (one long word, six long words) answer, and several at once leave
+        // the health check answering: no query's work grows past what the limits allow.
+        let one_word = "q".repeat(199);
+        let six_words = vec!["smithsonianx".repeat(2); 6].join(" ");
+        let anonymous = app.anonymous();
+        let work = futures::future::join_all((0..8).map(|i| {
+            let q = if i % 2 == 0 { one_word.clone() } else { six_words.clone() };
+            let app = &app;
+            async move { app.get(&format!("/api/v1/customers?q={}", urlencode(&q))).await }
+        }));
+        let health = async {
+            let res = anonymous.get("/healthz").await;
+            assert_eq!(res.status, 200);
+        };
+        let within = std::time::Duration::from_secs(10);
+        let (answers, ()) = tokio::time::timeout(within, futures::future::join(work, health))
+            .await
+            .expect("lookups and the health check answer");
+        for res in answers {
+            assert_eq!(res.status, 200, "{:?}", res.body);
+            assert!(res.body["items"].as_array().unwrap().is_empty());
+        }
+    }
+);
