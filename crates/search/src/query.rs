@@ -44,8 +44,13 @@ pub struct Query {
     pub phone_digits: Option<String>,
     /// The lower-cased text as an email prefix.
     pub email_prefix: Option<String>,
-    /// Upper-case letters and digits, when the text could be an ID number.
+    /// Upper-case letters and digits, when the text could be an ID number or the start of one.
     pub id_number: Option<String>,
+    /// A three-digit area code typed with a name ("303 miller"): only customers whose phone number has
+    /// it match.
+    pub area_code: Option<String>,
+    /// The sound keys of each of `name_words`, in the same order.
+    pub name_sounds: Vec<Vec<String>>,
 }
 
 /// Every ASCII digit in `text`, in order.
@@ -100,9 +105,14 @@ impl Query {
         // Names do not contain '@', '.', '_' or '+' inside a word; a token with one is an address or an id.
         let address_like = single_token && text.contains(['@', '.', '_', '+']);
         if !address_like && !phone_like {
-            for word in crate::words(&text).take(MAX_QUERY_WORDS) {
-                if word.chars().count() >= 3 {
+            let words: Vec<&str> = crate::words(&text).take(MAX_QUERY_WORDS).collect();
+            let is_area_code = |w: &str| w.len() == 3 && w.bytes().all(|b| b.is_ascii_digit());
+            for word in &words {
+                if is_area_code(word) && words.len() > 1 && query.area_code.is_none() {
+                    query.area_code = Some(word.to_string());
+                } else if word.chars().count() >= 3 {
                     query.name_words.push(word.to_string());
+                    query.name_sounds.push(crate::sound_keys(word));
                 } else {
                     query.short_words.push(word.to_string());
                 }
@@ -169,7 +179,19 @@ mod tests {
         assert_eq!(Query::check("  sarah   miller  "), Ok(()));
         let q = Query::parse(&huge);
         assert_eq!(q.text.chars().count(), MAX_QUERY_CHARS);
-        assert_eq!(Query::parse("a b c d e f g h").short_words.len(), MAX_QUERY_WORDS);
+        assert_eq!(
+            Query::parse("a b c d e f g h").short_words.len(),
+            MAX_QUERY_WORDS
+        );
+    }
+
+    #[test]
+    fn three_digits_beside_a_name_are_an_area_code() {
+        let q = Query::parse("303 Miller");
+        assert_eq!(q.area_code.as_deref(), Some("303"));
+        assert_eq!(q.name_words, ["miller"]);
+        assert_eq!(q.phone_digits, None);
+        assert_eq!(Query::parse("303").area_code, None);
     }
 
     #[test]

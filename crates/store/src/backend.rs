@@ -164,7 +164,7 @@ impl Store {
             }
             Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
-        Ok(())
+        self.backfill_name_sounds().await
     }
 
     pub fn engine(&self) -> Engine {

@@ -46,6 +46,7 @@ pub use orders::{
     LoyaltyReceipt, OrderFilter, OrderPage, ResolvedLine,
 };
 pub use retail::ImportSummary;
+pub use search::{MAX_SEARCH_DEPTH, SearchPage};
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
 pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
 pub use time::{from_micros, to_micros};
