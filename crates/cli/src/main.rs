@@ -178,17 +178,37 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 );
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Bench(args) => match args.what {
-                bench::BenchKind::Search(search) => bench::search(search, &file)
-                    .await
-                    .map(|()| ExitCode::SUCCESS),
-                bench::BenchKind::Checkout(checkout) => bench_checkout::run(checkout, &file)
-                    .await
-                    .map(|()| ExitCode::SUCCESS),
-                bench::BenchKind::Import(import) => bench_import::run(import, &file)
-                    .await
-                    .map(|()| ExitCode::SUCCESS),
-            },
+            Command::Bench(args) => {
+                let json = args.json;
+                let start = bench::Machine::now();
+                if !json {
+                    println!("machine: {}", start.describe("at start"));
+                }
+                let figures = match args.what {
+                    bench::BenchKind::Search(search) => bench::search(search, &file, json).await?,
+                    bench::BenchKind::Checkout(checkout) => {
+                        bench_checkout::run(checkout, &file).await?;
+                        serde_json::Value::Null
+                    }
+                    bench::BenchKind::Import(import) => {
+                        bench_import::run(import, &file).await?;
+                        serde_json::Value::Null
+                    }
+                };
+                let end = bench::Machine::now();
+                if json {
+                    let report = serde_json::json!({
+                        "cores": start.cores,
+                        "load_average_start": start.load_average,
+                        "load_average_end": end.load_average,
+                        "figures": figures,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    println!("machine: {}", end.describe("at end"));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Products(args) => match args.what {
                 products_cmd::ProductsCommand::Import { db, file: path } => {
                     let store = db.open(&file).await?;

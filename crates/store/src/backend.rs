@@ -190,7 +190,7 @@ impl Store {
             Backend::Sqlite { write, .. } => migrator.run(write).await?,
             Backend::Postgres(pool) => migrator.run(pool).await?,
         }
-        Ok(())
+        self.backfill_name_sounds().await
     }
 
     /// How the database's migrations compare with this binary's. Another process may have migrated the

@@ -51,6 +51,7 @@ pub use orders::{
 };
 pub use retail::ImportSummary;
 pub use schema::SchemaDescription;
+pub use search::{MAX_SEARCH_DEPTH, SearchPage};
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
 pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
 pub use stats::{OutboxDepth, PoolStats};

@@ -138,19 +138,24 @@ impl CustomerView {
 #[derive(Serialize, ToSchema)]
 pub struct CustomerList {
     pub items: Vec<CustomerView>,
-    /// Pass as `cursor` to read the next page; absent on the last page and for searches.
+    /// Pass as `cursor` to read the next page of a listing; absent on the last page and for searches.
     #[schema(value_type = Option<String>)]
     pub next_cursor: Option<CustomerId>,
+    /// True when another page may follow: for a search, ask again with `offset` increased by `limit`.
+    pub has_more: bool,
 }
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListParams {
-    /// Search text: name fragment, phone in any format, email prefix or ID number.
+    /// Search text: name fragment, phone in any format, email prefix or ID number. At most 200 characters
+    /// and 6 words (`400 query_too_long` / `query_too_many_words` beyond).
     q: Option<String>,
     /// At most this many results (1–200, default 20 for search, 50 for listing).
     limit: Option<u32>,
     /// Continue a listing after this customer id.
     cursor: Option<String>,
+    /// Skip this many search results (with `q` only; `offset + limit` at most 1,000).
+    offset: Option<u32>,
 }
 
 fn limit_param(raw: Option<u32>, default: u32) -> ApiResult<u32> {
@@ -177,15 +182,43 @@ async fn list_or_search(
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> ApiResult<Json<CustomerList>> {
     caller.require(Permission::CustomersRead)?;
-    let (customers, next_cursor) = match params.q.as_deref().map(str::trim) {
+    let (customers, next_cursor, has_more) = match params.q.as_deref().map(str::trim) {
         Some(q) if !q.is_empty() => {
+            canopy_search::Query::check(q).map_err(|e| {
+                let code = match e {
+                    canopy_search::QueryError::TooLong => "query_too_long",
+                    canopy_search::QueryError::TooManyWords => "query_too_many_words",
+                };
+                ApiError::bad_request(code, e.to_string()).with_field("q")
+            })?;
             let limit = limit_param(params.limit, 20)?;
+            let offset = params.offset.unwrap_or(0);
+            if offset as usize + limit as usize > canopy_store::MAX_SEARCH_DEPTH {
+                return Err(ApiError::bad_request(
+                    "invalid_offset",
+                    format!(
+                        "offset + limit must be at most {}; refine the search instead",
+                        canopy_store::MAX_SEARCH_DEPTH
+                    ),
+                )
+                .with_field("offset"));
+            }
             let started = std::time::Instant::now();
-            let found = state.store.search_customers(q, limit as usize).await?;
+            let page = state
+                .store
+                .search_customers_page(q, offset as usize, limit as usize)
+                .await?;
             crate::metrics::lookup(crate::metrics::lookup_kind(q), started);
-            (found, None)
+            (page.items, None, page.has_more)
         }
         _ => {
+            if params.offset.is_some() {
+                return Err(ApiError::bad_request(
+                    "invalid_offset",
+                    "offset pages a search; a listing continues with cursor",
+                )
+                .with_field("offset"));
+            }
             let limit = limit_param(params.limit, 50)?;
             let after = params
                 .cursor
@@ -198,11 +231,16 @@ async fn list_or_search(
                 })
                 .transpose()?;
             let page = state.store.list_customers(after, limit).await?;
-            (page.items, page.next_cursor)
+            let has_more = page.next_cursor.is_some();
+            (page.items, page.next_cursor, has_more)
         }
     };
     let items = CustomerView::load_many(&state, customers).await?;
-    Ok(Json(CustomerList { items, next_cursor }))
+    Ok(Json(CustomerList {
+        items,
+        next_cursor,
+        has_more,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = Object,
