@@ -46,6 +46,23 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<canopy_orders::GateError> for StoreError {
+    fn from(e: canopy_orders::GateError) -> Self {
+        match e {
+            canopy_orders::GateError::Invalid {
+                field,
+                code,
+                message,
+            } => StoreError::Invalid {
+                field,
+                code,
+                message,
+            },
+            canopy_orders::GateError::Limits(e) => StoreError::Limits(e),
+        }
+    }
+}
+
 impl StoreError {
     pub fn invalid(
         field: impl Into<String>,
