@@ -8,6 +8,7 @@ mod id;
 mod limits_meter;
 mod loyalty;
 mod messaging;
+mod ops;
 mod orders;
 mod permissions;
 mod search;
