@@ -143,7 +143,10 @@ fn a_placeholder_or_missing_document_number_still_yields_every_other_field() {
     ] {
         let c = parse(&variant).unwrap();
         assert_eq!(c.license_number, None, "{code}");
-        assert_eq!((c.problems[0].field, c.problems[0].code), ("license_number", code));
+        assert_eq!(
+            (c.problems[0].field, c.problems[0].code),
+            ("license_number", code)
+        );
         assert_eq!(c.dob, jiff::civil::date(1977, 7, 7));
         assert_eq!(c.expiry, d(2020, 7, 7));
         assert_eq!(
@@ -165,25 +168,63 @@ fn v01_full_names_split_in_every_separator_form() {
         ("idparser-or", "MARY", Some("JONES"), "SMITH"),
         ("idparser-la", "MARCIA", Some("MOTORIST"), "JONES"),
         ("idparser-dc", "DIANA", Some("ROBIN"), "AL-MAAR"),
-        ("idparser-core-sc-aamva2000-dbg", "MARY", Some("ROBINS"), "SMITH"),
-        ("idparser-pa-two-middle-names", "JOHN", Some("ROBERT LEE"), "SMITH"),
+        (
+            "idparser-core-sc-aamva2000-dbg",
+            "MARY",
+            Some("ROBINS"),
+            "SMITH",
+        ),
+        (
+            "idparser-pa-two-middle-names",
+            "JOHN",
+            Some("ROBERT LEE"),
+            "SMITH",
+        ),
     ] {
         let c = card(id);
         assert_eq!(
-            (c.first_name.as_deref(), c.middle_name.as_deref(), c.last_name.as_deref()),
+            (
+                c.first_name.as_deref(),
+                c.middle_name.as_deref(),
+                c.last_name.as_deref()
+            ),
             (Some(first), middle, Some(last)),
             "{id}"
         );
     }
     let v1 = payload("benhovinga-v1");
     for (daa, first, middle, last, suffix) in [
-        ("PUBLIC,JOHN,QUINCY,", "JOHN", Some("QUINCY"), "PUBLIC", None),
+        (
+            "PUBLIC,JOHN,QUINCY,",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            None,
+        ),
         ("PUBLIC,JOHN,,JR", "JOHN", None, "PUBLIC", Some("JR")),
-        ("PUBLIC, JOHN QUINCY", "JOHN", Some("QUINCY"), "PUBLIC", None),
+        (
+            "PUBLIC, JOHN QUINCY",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            None,
+        ),
         ("PUBLIC$JOHN$QUINCY", "JOHN", Some("QUINCY"), "PUBLIC", None),
-        ("PUBLIC@JOHN@QUINCY@3RD", "JOHN", Some("QUINCY"), "PUBLIC", Some("3RD")),
+        (
+            "PUBLIC@JOHN@QUINCY@3RD",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            Some("3RD"),
+        ),
         ("JOHN QUINCY PUBLIC", "JOHN", Some("QUINCY"), "PUBLIC", None),
-        ("JOHN QUINCY PUBLIC JR", "JOHN", Some("QUINCY"), "PUBLIC", Some("JR")),
+        (
+            "JOHN QUINCY PUBLIC JR",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            Some("JR"),
+        ),
     ] {
         let c = parse(&v1.replace("DAAPUBLIC,JOHN,Q", &format!("DAA{daa}"))).unwrap();
         assert_eq!(

@@ -119,12 +119,16 @@ fn store_time_zone_overrides_the_default() {
 fn a_purchase_on_day_one_of_a_rolling_30_days_no_longer_counts_on_day_31() {
     // Bought late on 1 March; 30 calendar days later (31 March) it has left the window even at
     // an earlier hour of the day, and on 30 March it still counts.
-    let bought = |at: &str| med("US-MI", at).bought("2026-03-01T22:00:00-05:00", [flower("283.495")]);
+    let bought =
+        |at: &str| med("US-MI", at).bought("2026-03-01T22:00:00-05:00", [flower("283.495")]);
     check(
         bought("2026-03-30T09:00:00-04:00").cart([flower("1")]),
         over(&["med-30-days"]),
     );
-    check(bought("2026-03-31T09:00:00-04:00").cart([flower("1")]), Allowed);
+    check(
+        bought("2026-03-31T09:00:00-04:00").cart([flower("1")]),
+        Allowed,
+    );
 }
 
 // ----- enforcement mode -----

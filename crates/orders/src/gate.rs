@@ -228,7 +228,9 @@ pub fn resolve_line(
                 GateError::invalid(
                     field(f),
                     "catalogue_fact",
-                    format!("{what} of SKU {sku:?} comes from the catalogue and cannot be changed at checkout"),
+                    format!(
+                        "{what} of SKU {sku:?} comes from the catalogue and cannot be changed at checkout"
+                    ),
                 )
             };
             if line.category.is_some_and(|c| c != p.draft.category) {
@@ -862,7 +864,9 @@ mod tests {
                     .sku
                     .as_ref()
                     .and_then(|s| catalogue.iter().find(|p| &p.draft.sku == s));
-                resolve_line(i, l, p, |c| required_measures(book, &case.settings, now(), c))
+                resolve_line(i, l, p, |c| {
+                    required_measures(book, &case.settings, now(), c)
+                })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let history = case
@@ -1345,8 +1349,17 @@ mod tests {
         let codes: Vec<&str> = anywhere.reasons.iter().map(|r| r.code.as_str()).collect();
         assert_eq!(codes, ["medical_card_missing"]);
         let store = settings(LicenceType::AdultUse, HistoryScope::Licensee);
-        let here = eligibility_at(Place::Store(&store), CustomerType::Medical, &subject, book, now());
-        assert_eq!((here.class, here.minimum_age), (CustomerClass::AdultUse, 21));
+        let here = eligibility_at(
+            Place::Store(&store),
+            CustomerType::Medical,
+            &subject,
+            book,
+            now(),
+        );
+        assert_eq!(
+            (here.class, here.minimum_age),
+            (CustomerClass::AdultUse, 21)
+        );
         assert!(here.reasons.iter().any(|r| r.code == "underage"));
         assert!(!here.actions.check_in && !here.actions.sell);
     }

@@ -21,12 +21,12 @@ use std::collections::BTreeMap;
 use canopy_domain::{Actor, Customer, CustomerId, EventKind, OrderId, StoreId};
 use canopy_limits::{Category, CustomerClass, Decision, ExternalAllotment, HistoryEntry, RuleBook};
 use canopy_loyalty::{OrderAmounts, ReturnShare};
-pub use canopy_orders::{Evaluation, LineInput, ResolvedLine};
 use canopy_orders::{
     AllotmentAuthority, GateInputs, GroupDiscount, HistoryScope, LoyaltyInputs, Measures, Order,
     OrderEvent, OrderLine, OrderStatus, PatientLink, Payment, RetailStore, SalesChannel, evaluate,
     initial_status, limits_subject, refund_for, required_measures, resolve_line, transition,
 };
+pub use canopy_orders::{Evaluation, LineInput, ResolvedLine};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -612,10 +612,11 @@ async fn gate(
         (None, None) => PatientLink::NotNamed,
     };
     let subject = limits_subject(&customer, &link);
-    let history = match book.lookback_start(&settings.jurisdiction, now, Some(&settings.time_zone))? {
-        Some(since) => src.history(subject.id, ctx.store, since).await?,
-        None => Vec::new(),
-    };
+    let history =
+        match book.lookback_start(&settings.jurisdiction, now, Some(&settings.time_zone))? {
+            Some(since) => src.history(subject.id, ctx.store, since).await?,
+            None => Vec::new(),
+        };
     let inputs = GateInputs {
         store: settings,
         customer: &customer,

@@ -2,7 +2,9 @@
 //! store's days (DST included, whatever the server's zone), and a customer whose type changes
 //! during the day keeps the day's purchases.
 
-use canopy_domain::{Actor, CustomerId, CustomerPatch, CustomerType, IdDocumentInput, MedicalCard, Region};
+use canopy_domain::{
+    Actor, CustomerId, CustomerPatch, CustomerType, IdDocumentInput, MedicalCard, Region,
+};
 use canopy_limits::{EnforcementMode, RuleBook};
 use canopy_orders::{
     HistoryScope, LicenceType, LineInput, Measures, ProductDraft, SalesChannel, StoreSettings,
@@ -74,7 +76,13 @@ async fn adult(store: &Store) -> CustomerId {
 }
 
 /// Sells `quantity` half ounces at `now`; true when the order was placed.
-async fn sell(store: &Store, shop: canopy_domain::StoreId, c: CustomerId, quantity: u32, now: &str) -> bool {
+async fn sell(
+    store: &Store,
+    shop: canopy_domain::StoreId,
+    c: CustomerId,
+    quantity: u32,
+    now: &str,
+) -> bool {
     let req = CheckoutRequest {
         customer_id: c,
         store_id: shop,
@@ -100,7 +108,11 @@ async fn sell(store: &Store, shop: canopy_domain::StoreId, c: CustomerId, quanti
     {
         CheckoutOutcome::Placed { .. } => true,
         CheckoutOutcome::Refused(e) => {
-            assert_eq!(e.reasons[0].code, "purchase_limit_exceeded", "{:?}", e.reasons);
+            assert_eq!(
+                e.reasons[0].code, "purchase_limit_exceeded",
+                "{:?}",
+                e.reasons
+            );
             false
         }
         CheckoutOutcome::Replayed { .. } => panic!("no idempotency key was sent"),

@@ -235,7 +235,11 @@ impl TestApp {
     }
 
     /// A client holding an API key with `scopes`, limited to `stores` (ids) when given.
-    pub async fn key_at_stores(&self, scopes: PermissionSet, stores: Option<&[&str]>) -> TestClient {
+    pub async fn key_at_stores(
+        &self,
+        scopes: PermissionSet,
+        stores: Option<&[&str]>,
+    ) -> TestClient {
         let secret = secrets::new_api_key();
         self.store
             .create_api_key(

@@ -6,10 +6,10 @@
 //! customer is judged under their own type with the default ages, in the server's zone.
 
 use canopy_domain::{Customer, CustomerType, VerifiedDocument};
-use jiff::civil::Date;
 use canopy_limits::RuleBook;
 use canopy_orders::{ComplianceFacts, Place, RetailStore, Subject};
 use canopy_store::Compliance;
+use jiff::civil::Date;
 
 pub use canopy_orders::Eligibility;
 
@@ -23,7 +23,9 @@ pub enum Scanned<'a> {
     Document(&'a VerifiedDocument),
     /// A card without a readable document number: its date of birth is judged, and nothing
     /// verifies the holder (not even a verification on file: the card in hand says otherwise).
-    Unverifiable { dob: Date },
+    Unverifiable {
+        dob: Date,
+    },
 }
 
 /// The decision for a stored customer and/or a card scanned just now.
@@ -62,5 +64,11 @@ pub fn decide(
             ..Subject::default()
         },
     };
-    canopy_orders::eligibility_at(place, customer_type, &subject, RuleBook::shared(), state.now())
+    canopy_orders::eligibility_at(
+        place,
+        customer_type,
+        &subject,
+        RuleBook::shared(),
+        state.now(),
+    )
 }

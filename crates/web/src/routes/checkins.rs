@@ -103,14 +103,12 @@ async fn check_in(
                 .collect::<Vec<_>>()
                 .join("; ");
             Err(
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checkin_refused", message).with(
-                    "reasons",
-                    serde_json::to_value(reasons).unwrap_or_default(),
-                )
-                .with(
-                    "eligibility",
-                    serde_json::to_value(&*eligibility).unwrap_or_default(),
-                ),
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checkin_refused", message)
+                    .with("reasons", serde_json::to_value(reasons).unwrap_or_default())
+                    .with(
+                        "eligibility",
+                        serde_json::to_value(&*eligibility).unwrap_or_default(),
+                    ),
             )
         }
     }

@@ -159,7 +159,7 @@ both_engines!(
         let stored = app.get(&format!("/api/v1/orders/{id}")).await;
         assert_eq!(stored.body["price_override"]["reason"], "damaged packaging");
         let audit = app.get(&format!("/api/v1/audit?entity=order&entity_id={id}&action=order.checkout")).await;
-        assert_eq!(audit.body["items"][0]["details"]["price_override"]["reason"], "damaged packaging", "{:?}", audit.body);
+        assert_eq!(audit.body["items"][0]["changes"]["price_override"]["reason"], "damaged packaging", "{:?}", audit.body);
     }
 );
 
