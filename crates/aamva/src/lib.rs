@@ -73,7 +73,7 @@ mod jurisdiction;
 mod names;
 mod raw;
 
-pub use card::{DocumentType, IdCard, Sex, Summary};
+pub use card::{CardProblem, DocumentType, IdCard, Sex, Summary};
 pub use error::ParseError;
 pub use header::SubfileDesignator;
 pub use jiff::civil::Date;

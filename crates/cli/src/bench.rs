@@ -247,6 +247,7 @@ pub(crate) async fn bench_key(
         prefix: secrets::api_key_prefix(&secret),
         key_hash: secrets::digest(&secret),
         scopes,
+        stores: None,
     };
     store
         .create_api_key(key, &Actor::system("bench"), jiff::Timestamp::now())

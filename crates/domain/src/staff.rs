@@ -136,6 +136,8 @@ pub struct ApiKey {
     /// The first characters of the key, so an admin can tell keys apart without the secret.
     pub prefix: String,
     pub scopes: PermissionSet,
+    /// The store ids the key may act at; `None` for every store.
+    pub stores: Option<Vec<String>>,
     pub created_at: Timestamp,
     pub created_by: String,
     pub last_used_at: Option<Timestamp>,

@@ -89,6 +89,23 @@ fn is_busy(err: &sqlx::Error) -> bool {
     }
 }
 
+impl From<canopy_orders::GateError> for StoreError {
+    fn from(e: canopy_orders::GateError) -> Self {
+        match e {
+            canopy_orders::GateError::Invalid {
+                field,
+                code,
+                message,
+            } => StoreError::Invalid {
+                field,
+                code,
+                message,
+            },
+            canopy_orders::GateError::Limits(e) => StoreError::Limits(e),
+        }
+    }
+}
+
 impl StoreError {
     pub fn invalid(
         field: impl Into<String>,

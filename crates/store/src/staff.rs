@@ -57,11 +57,13 @@ pub struct NewApiKey {
     pub prefix: String,
     pub key_hash: String,
     pub scopes: PermissionSet,
+    /// The store ids the key may act at; `None` for every store.
+    pub stores: Option<Vec<String>>,
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, active, created_at, updated_at";
 const KEY_COLUMNS: &str =
-    "id, name, prefix, scopes, created_at, created_by, last_used_at, revoked_at";
+    "id, name, prefix, scopes, stores, created_at, created_by, last_used_at, revoked_at";
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -100,6 +102,7 @@ struct KeyRow {
     name: String,
     prefix: String,
     scopes: String,
+    stores: Option<String>,
     created_at: i64,
     created_by: String,
     last_used_at: Option<i64>,
@@ -116,6 +119,9 @@ impl TryFrom<KeyRow> for ApiKey {
             prefix: r.prefix,
             scopes: PermissionSet::parse_scopes([r.scopes.as_str()])
                 .map_err(|_| corrupt("api key scopes", &r.scopes))?,
+            stores: r
+                .stores
+                .map(|s| s.split_whitespace().map(str::to_string).collect()),
             created_at: from_micros(r.created_at),
             created_by: r.created_by,
             last_used_at: r.last_used_at.map(from_micros),
@@ -557,6 +563,7 @@ impl Store {
             name: new.name,
             prefix: new.prefix,
             scopes: new.scopes,
+            stores: new.stores,
             created_at: now,
             created_by: actor.label.clone(),
             last_used_at: None,
@@ -565,8 +572,8 @@ impl Store {
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, |c| {
             sqlx::query(
-                "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at, created_by, stores) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(key.id.to_string())
             .bind(&key.name)
@@ -575,6 +582,7 @@ impl Store {
             .bind(key.scopes.names().join(" "))
             .bind(to_micros(now))
             .bind(&key.created_by)
+            .bind(key.stores.as_ref().map(|s| s.join(" ")))
             .execute(&mut **c)
             .await
             .map(|_| ())
@@ -586,7 +594,7 @@ impl Store {
             "api_key.create",
             "api_key",
             Some(&key.id.to_string()),
-            &json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes }),
+            &json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes, "stores": key.stores }),
         )
         .await?;
         tx.commit().await?;

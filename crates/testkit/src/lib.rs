@@ -169,7 +169,7 @@ impl TestApp {
         format!("http://{}{path}", self.addr)
     }
 
-    fn as_client(&self) -> TestClient {
+    pub fn as_client(&self) -> TestClient {
         TestClient {
             addr: self.addr,
             client: self.client.clone(),
@@ -177,10 +177,30 @@ impl TestApp {
         }
     }
 
-    /// A client signed in as a new staff member with `role` (a real session, sent as a bearer token).
+    /// A client signed in as a new staff member with `role` (a real session, sent as a bearer token),
+    /// assigned to no store.
     pub async fn as_role(&self, role: Role) -> TestClient {
+        self.as_role_at(role, &[]).await
+    }
+
+    /// A client signed in as a new staff member with `role`, assigned to `stores` (ids).
+    pub async fn as_role_at(&self, role: Role, stores: &[&str]) -> TestClient {
         let username = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
-        let user = self.create_user(&username, role).await;
+        let user = self
+            .store
+            .create_staff_user(
+                NewStaffUser {
+                    username: Username::parse(&username).expect("test username"),
+                    display_name: username.clone(),
+                    role,
+                    password_hash: test_password_hash().await,
+                    stores: stores.iter().map(|s| s.to_string()).collect(),
+                },
+                &Actor::system("test"),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .expect("create test user");
         let token = secrets::new_session_token();
         let now = jiff::Timestamp::now();
         self.store
@@ -211,7 +231,31 @@ impl TestApp {
 
     /// A client holding an API key with exactly `scopes`.
     pub async fn key_with_scopes(&self, scopes: PermissionSet) -> TestClient {
-        let token = create_key(&self.store, "test key", scopes).await;
+        self.key_at_stores(scopes, None).await
+    }
+
+    /// A client holding an API key with `scopes`, limited to `stores` (ids) when given.
+    pub async fn key_at_stores(
+        &self,
+        scopes: PermissionSet,
+        stores: Option<&[&str]>,
+    ) -> TestClient {
+        let secret = secrets::new_api_key();
+        self.store
+            .create_api_key(
+                NewApiKey {
+                    name: "test key".to_string(),
+                    prefix: secrets::api_key_prefix(&secret),
+                    key_hash: secrets::digest(&secret),
+                    scopes,
+                    stores: stores.map(|s| s.iter().map(|s| s.to_string()).collect()),
+                },
+                &Actor::system("test"),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .expect("create test API key");
+        let token = secret;
         TestClient {
             addr: self.addr,
             client: fresh_client(),
@@ -311,6 +355,7 @@ pub async fn create_key(store: &Store, name: &str, scopes: PermissionSet) -> Str
                 prefix: secrets::api_key_prefix(&secret),
                 key_hash: secrets::digest(&secret),
                 scopes,
+                stores: None,
             },
             &Actor::system("test"),
             jiff::Timestamp::now(),

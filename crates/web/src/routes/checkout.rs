@@ -48,8 +48,12 @@ pub struct CheckoutInput {
     loyalty_redeem_points: Option<i64>,
     /// Warn-mode stores: a manager's override of an over-limit decision (needs `limits:override`).
     limits_override: Option<OverrideBody>,
-    /// Remaining allotments from the state tracking system (tighten local history; replace it in
-    /// stores whose history scope is `state`).
+    /// Prices different from the catalogue's: the reason (needs `orders:price_override`); stored on
+    /// the order and audited.
+    price_override: Option<OverrideBody>,
+    /// Remaining allotments from the state tracking system. They only tighten local history; a key
+    /// with `limits:state_sync` at a store whose history scope is `state` replaces it rule by rule
+    /// (`"mode": "replace"` from anyone else is refused).
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     external_allotments: Vec<ExternalAllotment>,
@@ -59,7 +63,10 @@ pub struct CheckoutInput {
     patient_id: Option<String>,
 }
 
-/// A SKU from the catalogue, or a product described inline (inline values override the SKU's).
+/// A SKU from the catalogue, whose category, measures and name come from the catalogue (sending
+/// different ones is refused naming the field; a different `unit_price_cents` needs
+/// `price_override`), or a product described inline (needs `orders:external_lines`, every measure
+/// the store's rules count for its category, and marks the order caller-asserted).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
@@ -172,6 +179,21 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
             ));
         }
     }
+    caller.require_store(store_id)?;
+    if lines.iter().any(|l| l.sku.is_none()) {
+        caller.require(Permission::ExternalLines)?;
+    }
+    let price_override = match input.price_override {
+        None => None,
+        Some(o) => {
+            caller.require(Permission::PriceOverride)?;
+            Some(canopy_domain::text::required(
+                "price_override.reason",
+                &o.reason,
+                500,
+            )?)
+        }
+    };
     let limits_override = match input.limits_override {
         None => None,
         Some(o) => {
@@ -191,7 +213,9 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
         payments: input.payments,
         loyalty_redeem_points: input.loyalty_redeem_points.unwrap_or(0),
         limits_override,
+        price_override,
         external_allotments: input.external_allotments,
+        allotment_authority: caller.allotment_authority(),
         external_ref: input.external_ref,
         patient_id,
     })

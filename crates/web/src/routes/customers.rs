@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::eligibility::{Eligibility, decide};
+use crate::eligibility::{Eligibility, Scanned, decide};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 
@@ -88,7 +88,7 @@ impl CustomerView {
             state,
             customer.details.customer_type,
             Some((&customer, &compliance)),
-            None,
+            Scanned::Nothing,
             None,
         );
         CustomerView {

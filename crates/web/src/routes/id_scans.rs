@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::eligibility::{Eligibility, decide};
+use crate::eligibility::{Eligibility, Scanned, decide};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::photo::{self, PhotoError};
@@ -166,18 +166,19 @@ pub(crate) fn parse_card(payload: &str) -> ApiResult<IdCard> {
     })
 }
 
-/// The document facts a card vouches for.
-pub(crate) fn document_of(card: &IdCard) -> VerifiedDocument {
-    VerifiedDocument {
+/// The document facts a card vouches for; `None` when it has no readable document number (the
+/// card's `problems` say why), since such a card identifies no document.
+pub(crate) fn document_of(card: &IdCard) -> Option<VerifiedDocument> {
+    Some(VerifiedDocument {
         kind: match card.document_type {
             Some(DocumentType::IdCard) => IdDocumentKind::StateId,
             _ => IdDocumentKind::DriversLicense,
         },
-        number: card.license_number.clone(),
+        number: card.license_number.clone()?,
         jurisdiction: card.jurisdiction.clone(),
         expiry: card.expiry,
         date_of_birth: card.dob,
-    }
+    })
 }
 
 /// Reads the upload's card: the payload when given, else the barcode in the photo.
@@ -212,9 +213,10 @@ pub struct ScanResult {
     /// Parsed fields, in the `canopy id parse` shape.
     #[schema(value_type = Object)]
     pub card: canopy_aamva::Summary,
-    /// What `POST /customers/{id}/verification` would record.
-    #[schema(value_type = Object)]
-    pub document: VerifiedDocument,
+    /// What `POST /customers/{id}/verification` would record; absent when the card has no readable
+    /// document number (`card.problems` says why): such a card can show age but verify no one.
+    #[schema(value_type = Option<Object>)]
+    pub document: Option<VerifiedDocument>,
     /// May the holder buy now (for the matched customer's type, else as an adult-use customer)?
     #[schema(value_type = Object)]
     pub eligibility: Eligibility,
@@ -263,7 +265,7 @@ pub async fn scan(
         .with_field("payload"));
     };
     let document = document_of(&card);
-    let (customer, matched_by, others) = find_holder(&state, &card, &document).await?;
+    let (customer, matched_by, others) = find_holder(&state, &card, document.as_ref()).await?;
     let loaded = match customer {
         Some(c) => Some(CustomerView::load(&state, c).await?),
         None => None,
@@ -271,11 +273,15 @@ pub async fn scan(
     let customer_type = loaded
         .as_ref()
         .map_or(CustomerType::AdultUse, |v| v.customer.details.customer_type);
+    let scanned = match &document {
+        Some(d) => Scanned::Document(d),
+        None => Scanned::Unverifiable { dob: card.dob },
+    };
     let eligibility = decide(
         &state,
         customer_type,
         loaded.as_ref().map(|v| (&v.customer, &v.compliance)),
-        Some(&document),
+        scanned,
         store.as_ref(),
     );
     let new_profile = loaded.is_none().then(|| new_profile(&card));
@@ -301,12 +307,13 @@ type Holder = (
 async fn find_holder(
     state: &AppState,
     card: &IdCard,
-    document: &VerifiedDocument,
+    document: Option<&VerifiedDocument>,
 ) -> ApiResult<Holder> {
-    if let Some(found) = state
-        .store
-        .customer_by_document(&document.number, document.jurisdiction.as_deref())
-        .await?
+    if let Some(document) = document
+        && let Some(found) = state
+            .store
+            .customer_by_document(&document.number, document.jurisdiction.as_deref())
+            .await?
     {
         return Ok((Some(found), Some(MatchedBy::IdDocument), Vec::new()));
     }
@@ -362,7 +369,10 @@ fn new_profile(card: &IdCard) -> CustomerPatch {
         }),
         _ => None,
     };
-    let document = document_of(card);
+    let kind = match card.document_type {
+        Some(DocumentType::IdCard) => IdDocumentKind::StateId,
+        _ => IdDocumentKind::DriversLicense,
+    };
     CustomerPatch {
         first_name: card.first_name.as_deref().map(name_case),
         middle_name: card.middle_name.as_deref().map(name_case),
@@ -370,12 +380,12 @@ fn new_profile(card: &IdCard) -> CustomerPatch {
         date_of_birth: Some(card.dob.to_string()),
         addresses: address.map(|a| vec![a]),
         id_document: Some(IdDocumentInput {
-            kind: serde_json::to_value(document.kind)
+            kind: serde_json::to_value(kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string)),
-            number: Some(document.number),
-            jurisdiction: document.jurisdiction,
-            expiry: document.expiry.map(|d| d.to_string()),
+            number: card.license_number.clone(),
+            jurisdiction: card.jurisdiction.clone(),
+            expiry: card.expiry.map(|d| d.to_string()),
         }),
         created_channel: Some("pos".into()),
         ..CustomerPatch::default()

@@ -75,6 +75,7 @@ async fn change_status(
 ) -> ApiResult<Json<Order>> {
     caller.require(Permission::OrdersWrite)?;
     let id: OrderId = id(&raw, "order")?;
+    caller.require_store(state.store.order_store(id).await?)?;
     let to = OrderStatus::parse(input.status.trim()).ok_or_else(|| {
         invalid(
             "status",
@@ -104,6 +105,7 @@ async fn return_lines(
 ) -> ApiResult<Json<Order>> {
     caller.require(Permission::OrdersWrite)?;
     let id: OrderId = id(&raw, "order")?;
+    caller.require_store(state.store.order_store(id).await?)?;
     let reason = text::required("reason", &input.reason, 500)?;
     let lines: Vec<(u32, u32)> = input
         .lines
@@ -129,6 +131,7 @@ async fn void(
 ) -> ApiResult<Json<Order>> {
     caller.require(Permission::OrdersWrite)?;
     let id: OrderId = id(&raw, "order")?;
+    caller.require_store(state.store.order_store(id).await?)?;
     let reason = text::required("reason", &input.reason, 500)?;
     Ok(Json(
         state

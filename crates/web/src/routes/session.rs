@@ -213,7 +213,7 @@ async fn read(State(state): State<AppState>, caller: Caller) -> Json<SessionView
             created_at,
             ..
         } => SessionView::of_user(user, csrf_token, *created_at, &state),
-        Credential::ApiKey { id, name } => SessionView {
+        Credential::ApiKey { id, name, .. } => SessionView {
             kind: "api_key",
             user: None,
             api_key: Some(KeyIdentity {

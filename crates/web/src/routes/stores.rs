@@ -189,6 +189,7 @@ async fn update(
 ) -> ApiResult<Json<RetailStore>> {
     caller.require(Permission::SettingsWrite)?;
     let id: StoreId = id(&raw, "store")?;
+    caller.require_store(id)?;
     let existing = state.store.retail_store(id).await?;
     let settings = settings(input, Some(&existing.settings))?;
     Ok(Json(

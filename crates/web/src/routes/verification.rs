@@ -104,7 +104,16 @@ pub async fn verify(
                 ));
             };
             let reason = text::optional("reason", upload.reason.as_deref(), 500)?;
-            (method, id_scans::document_of(&card), reason)
+            let document = id_scans::document_of(&card).ok_or_else(|| {
+                let message = card
+                    .problems
+                    .first()
+                    .map_or("the card has no readable document number", |p| {
+                        p.message.as_str()
+                    });
+                unprocessable("id_number_unreadable", message, "payload")
+            })?;
+            (method, document, reason)
         }
     };
     if let Some(expiry) = document.expiry.filter(|e| *e < today) {

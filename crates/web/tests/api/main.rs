@@ -3,6 +3,7 @@
 mod auth;
 mod checkout_loyalty;
 mod customers;
+mod gate;
 mod id;
 mod limits_meter;
 mod loyalty;
