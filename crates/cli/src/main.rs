@@ -225,8 +225,18 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
         secure_cookies: env_flag("CANOPY_SECURE_COOKIES"),
         trust_forwarded_for: env_flag("CANOPY_TRUST_PROXY"),
         sms_inbound_token: env_or("CANOPY_SMS_INBOUND_TOKEN", &file.sms.inbound_token),
+        webhook_policy: std::sync::Arc::new(webhook_policy(file)?),
         ..Settings::default()
     })
+}
+
+/// Where webhooks may connect: public addresses plus `CANOPY_WEBHOOK_ALLOW` / `webhook_allow`.
+fn webhook_policy(file: &FileConfig) -> anyhow::Result<canopy_domain::OutboundPolicy> {
+    match env_or("CANOPY_WEBHOOK_ALLOW", &file.webhook_allow) {
+        Some(list) => canopy_domain::OutboundPolicy::parse(&list)
+            .context("CANOPY_WEBHOOK_ALLOW / webhook_allow"),
+        None => Ok(canopy_domain::OutboundPolicy::public_only()),
+    }
 }
 
 /// A boolean environment variable: `1`, `true` or `yes` (any case) turn it on.
@@ -235,8 +245,10 @@ fn env_flag(name: &str) -> bool {
         .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
-/// The ID image key: `CANOPY_ID_IMAGE_KEY` or the config file; else, for SQLite, a key file next
-/// to the database created on first start; else (PostgreSQL) none, and image uploads are refused.
+/// The ID image key: `CANOPY_ID_IMAGE_KEY` or the config file's `id_image_key`; else the key file
+/// named by `CANOPY_ID_IMAGE_KEY_FILE` or `id_image_key_file` (created on first start); else, for
+/// SQLite, a key file next to the database (with a warning: a copy of that folder holds both the
+/// sealed images and their key); else (PostgreSQL) none, and image uploads are refused.
 fn id_image_keys(
     file: &FileConfig,
     db_url: &str,
@@ -250,6 +262,11 @@ fn id_image_keys(
             .context("CANOPY_ID_IMAGE_KEY / id_image_key")?;
         return Ok(Some(keys));
     }
+    if let Some(path) = env_or("CANOPY_ID_IMAGE_KEY_FILE", &file.id_image_key_file) {
+        let keys = canopy_web::IdImageKeys::load_or_create_file(std::path::Path::new(&path))
+            .with_context(|| format!("ID image key file {path}"))?;
+        return Ok(Some(keys));
+    }
     if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") {
         tracing::warn!("no CANOPY_ID_IMAGE_KEY: ID image uploads are disabled");
         return Ok(None);
@@ -257,6 +274,10 @@ fn id_image_keys(
     let path = format!(
         "{}.id-image.key",
         db_url.strip_prefix("sqlite://").unwrap_or(db_url)
+    );
+    tracing::warn!(
+        key_file = %path,
+        "the ID image key is kept next to the database; set CANOPY_ID_IMAGE_KEY_FILE to keep it elsewhere"
     );
     let keys = canopy_web::IdImageKeys::load_or_create_file(std::path::Path::new(&path))?;
     Ok(Some(keys))
@@ -347,7 +368,10 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!(provider = ?sms, "starting SMS and webhook workers");
         Some(canopy_messaging::spawn(
             store.clone(),
-            canopy_messaging::WorkerConfig::new(sms),
+            canopy_messaging::WorkerConfig {
+                webhook_policy: settings.webhook_policy.clone(),
+                ..canopy_messaging::WorkerConfig::new(sms)
+            },
         )?)
     };
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");

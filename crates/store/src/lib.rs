@@ -47,7 +47,9 @@ pub use orders::{
 };
 pub use retail::ImportSummary;
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
-pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
+pub use staff::{
+    NewApiKey, NewSession, NewStaffUser, SessionRecord, SignInAttempt, SignInLimit, StaffPatch,
+};
 pub use time::{from_micros, to_micros};
 pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};
 pub use webhooks::{

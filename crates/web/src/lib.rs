@@ -8,6 +8,7 @@ pub mod auth;
 mod eligibility;
 mod error;
 mod extract;
+mod hardening;
 pub mod id_image_keys;
 mod input;
 mod openapi;
@@ -33,7 +34,12 @@ pub use state::{AppState, Settings};
 /// The whole application as a router, for tests that call it without a socket.
 pub fn app(state: AppState) -> Router {
     routes::router(&state)
-        .layer(TraceLayer::new_for_http())
+        .route_layer(axum::middleware::from_fn(hardening::record_route))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            hardening::MAX_JSON_BYTES,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(hardening::make_span))
+        .layer(axum::middleware::from_fn(hardening::guard))
         .with_state(state)
 }
 

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use canopy_domain::Region;
+use canopy_domain::{OutboundPolicy, Region};
 use canopy_store::Store;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -29,6 +29,9 @@ pub struct Settings {
     /// The shared secret the SMS provider puts in the inbound webhook URL (`?token=`); inbound SMS is off
     /// without one.
     pub sms_inbound_token: Option<String>,
+    /// Where webhook endpoints may point: public addresses plus the operator's allow-list
+    /// (`CANOPY_WEBHOOK_ALLOW`); checked when an endpoint is saved and again at every connection.
+    pub webhook_policy: Arc<OutboundPolicy>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for Settings {
                 "sms_inbound_token",
                 &self.sms_inbound_token.as_ref().map(|_| "***"),
             )
+            .field("webhook_policy", &self.webhook_policy)
             .finish()
     }
 }
@@ -60,6 +64,7 @@ impl Default for Settings {
             session_lifetime: SignedDuration::from_hours(12),
             id_image_keys: None,
             sms_inbound_token: None,
+            webhook_policy: Arc::new(OutboundPolicy::public_only()),
         }
     }
 }

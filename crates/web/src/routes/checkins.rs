@@ -58,9 +58,10 @@ async fn check_in(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(raw): ApiPath<String>,
-    ApiJson(input): ApiJson<CheckinInput>,
+    body: Result<ApiJson<CheckinInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Checkin>)> {
     caller.require(Permission::CheckIn)?;
+    let ApiJson(input) = body?;
     let store: StoreId = id(&raw, "store")?;
     let customer: CustomerId = input
         .customer_id

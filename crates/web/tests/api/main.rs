@@ -10,4 +10,5 @@ mod messaging;
 mod orders;
 mod permissions;
 mod search;
+mod security;
 mod ui;
