@@ -415,3 +415,45 @@ fn init_tracing() {
         builder.init();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_image_key_file_can_live_apart_from_the_database() {
+        let data = tempfile::tempdir().unwrap();
+        let secrets = tempfile::tempdir().unwrap();
+        let db = data.path().join("canopy.db");
+        let key_file = secrets.path().join("id-image.key");
+        let file = FileConfig {
+            id_image_key_file: Some(key_file.display().to_string()),
+            ..FileConfig::default()
+        };
+
+        let keys = id_image_keys(&file, &db.display().to_string()).unwrap();
+
+        assert!(keys.is_some());
+        assert!(key_file.exists(), "the key is created where configured");
+        assert!(
+            std::fs::read_dir(data.path()).unwrap().next().is_none(),
+            "nothing is written beside the database"
+        );
+    }
+
+    #[test]
+    fn the_webhook_allow_list_is_read_from_the_config_file() {
+        let file = FileConfig {
+            webhook_allow: Some("10.8.0.0/16".into()),
+            ..FileConfig::default()
+        };
+        let policy = webhook_policy(&file).unwrap();
+        assert!(policy.permits("10.8.1.2".parse().unwrap()));
+        assert!(!policy.permits("10.9.1.2".parse().unwrap()));
+        let bad = FileConfig {
+            webhook_allow: Some("10.8.0.0/99".into()),
+            ..FileConfig::default()
+        };
+        assert!(webhook_policy(&bad).is_err());
+    }
+}
