@@ -11,6 +11,8 @@ use serde::Deserialize;
 pub struct FileConfig {
     pub db: Option<String>,
     pub listen: Option<String>,
+    /// Where `/metrics` is served (off when unset; `CANOPY_METRICS_LISTEN` wins).
+    pub metrics_listen: Option<String>,
     /// ISO country for phone numbers typed without a country code (default US).
     pub phone_region: Option<String>,
     /// IANA time zone of the store (default: the machine's zone).

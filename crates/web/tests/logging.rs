@@ -52,9 +52,7 @@ async fn debug_logs_name_routes_never_search_text_or_tokens() {
     };
     // The server runs on this test's single-threaded runtime, so it logs to the subscriber set here.
     let log = logged_while(async {
-        let app = TestApp::spawn_with(canopy_testkit::Engine::Sqlite, settings)
-            .await
-            .unwrap();
+        let app = TestApp::spawn_with(canopy_testkit::Engine::Sqlite, settings).await;
         let id = create_customer(&app, "3035550175").await;
         assert_eq!(
             app.get("/api/v1/customers?q=Zebediah%20Quartermaine")

@@ -60,6 +60,7 @@ pub async fn sign_in(
         .reserve_sign_in_attempt(&key, &limit, &origin, now)
         .await?;
     if attempt == SignInAttempt::Throttled {
+        crate::metrics::sign_in_failed("rate_limited");
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -91,6 +92,7 @@ pub async fn sign_in(
             .store
             .record_sign_in_failure(&key, user.map(|u| u.id), reason, false, &origin, now)
             .await?;
+        crate::metrics::sign_in_failed(reason);
         return Err(invalid_credentials());
     };
 

@@ -477,9 +477,7 @@ async fn random_queries_and_bodies_never_get_a_server_error_or_stall() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
 
-    let app = TestApp::spawn(canopy_testkit::Engine::Sqlite)
-        .await
-        .unwrap();
+    let app = TestApp::spawn(canopy_testkit::Engine::Sqlite).await;
     let customer = create_customer(&app, "3035550176").await;
     let store = create_store(&app).await;
     create_product(&app).await;
