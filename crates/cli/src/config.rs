@@ -19,8 +19,13 @@ pub struct FileConfig {
     pub time_zone: Option<String>,
     /// Base64 of 32 bytes: the key that encrypts ID images (`CANOPY_ID_IMAGE_KEY` wins).
     pub id_image_key: Option<String>,
-    /// A file holding the ID image key, created on first start (`CANOPY_ID_IMAGE_KEY_FILE` wins).
+    /// A file holding the ID image key (created on first start if missing): `CANOPY_ID_IMAGE_KEY_FILE`
+    /// wins. Keep it apart from the database (another disk, a secrets mount) so that a copy of the
+    /// database folder does not carry the key to its images.
     pub id_image_key_file: Option<String>,
+    /// Private networks webhooks may reach besides the public internet (`10.1.2.3`, `10.8.0.0/16`,
+    /// comma-separated): `CANOPY_WEBHOOK_ALLOW` wins.
+    pub webhook_allow: Option<String>,
     /// Retired ID image keys, still used to open older images after a rotation.
     #[serde(default)]
     pub id_image_retired_keys: Vec<String>,

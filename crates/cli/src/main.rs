@@ -256,8 +256,18 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
         secure_cookies: env_flag("CANOPY_SECURE_COOKIES"),
         trust_forwarded_for: env_flag("CANOPY_TRUST_PROXY"),
         sms_inbound_token: env_or("CANOPY_SMS_INBOUND_TOKEN", &file.sms.inbound_token),
+        webhook_policy: std::sync::Arc::new(webhook_policy(file)?),
         ..Settings::default()
     })
+}
+
+/// Where webhooks may connect: public addresses plus `CANOPY_WEBHOOK_ALLOW` / `webhook_allow`.
+fn webhook_policy(file: &FileConfig) -> anyhow::Result<canopy_domain::OutboundPolicy> {
+    match env_or("CANOPY_WEBHOOK_ALLOW", &file.webhook_allow) {
+        Some(list) => canopy_domain::OutboundPolicy::parse(&list)
+            .context("CANOPY_WEBHOOK_ALLOW / webhook_allow"),
+        None => Ok(canopy_domain::OutboundPolicy::public_only()),
+    }
 }
 
 /// A boolean environment variable: `1`, `true` or `yes` (any case) turn it on.
@@ -288,10 +298,17 @@ fn id_image_keys(
             );
             return Ok(None);
         }
-        None => std::path::PathBuf::from(format!(
-            "{}.id-image.key",
-            db_url.strip_prefix("sqlite://").unwrap_or(db_url)
-        )),
+        None => {
+            let path = format!(
+                "{}.id-image.key",
+                db_url.strip_prefix("sqlite://").unwrap_or(db_url)
+            );
+            tracing::warn!(
+                key_file = %path,
+                "the ID image key sits beside the database; set CANOPY_ID_IMAGE_KEY_FILE to keep it apart"
+            );
+            std::path::PathBuf::from(path)
+        }
     };
     // Creates the file with a fresh key the first time; retired keys still open older images.
     canopy_web::IdImageKeys::load_or_create_file(&path)?;
@@ -388,7 +405,10 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!(provider = ?sms, "starting SMS and webhook workers");
         Some(canopy_messaging::spawn(
             store.clone(),
-            canopy_messaging::WorkerConfig::new(sms),
+            canopy_messaging::WorkerConfig {
+                webhook_policy: settings.webhook_policy.clone(),
+                ..canopy_messaging::WorkerConfig::new(sms)
+            },
         )?)
     };
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");
@@ -503,5 +523,47 @@ fn init_tracing() {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_image_key_file_can_live_apart_from_the_database() {
+        let data = tempfile::tempdir().unwrap();
+        let secrets = tempfile::tempdir().unwrap();
+        let db = data.path().join("canopy.db");
+        let key_file = secrets.path().join("id-image.key");
+        let file = FileConfig {
+            id_image_key_file: Some(key_file.display().to_string()),
+            ..FileConfig::default()
+        };
+
+        let keys = id_image_keys(&file, &db.display().to_string()).unwrap();
+
+        assert!(keys.is_some());
+        assert!(key_file.exists(), "the key is created where configured");
+        assert!(
+            std::fs::read_dir(data.path()).unwrap().next().is_none(),
+            "nothing is written beside the database"
+        );
+    }
+
+    #[test]
+    fn the_webhook_allow_list_is_read_from_the_config_file() {
+        let file = FileConfig {
+            webhook_allow: Some("10.8.0.0/16".into()),
+            ..FileConfig::default()
+        };
+        let policy = webhook_policy(&file).unwrap();
+        assert!(policy.permits("10.8.1.2".parse().unwrap()));
+        assert!(!policy.permits("10.9.1.2".parse().unwrap()));
+        let bad = FileConfig {
+            webhook_allow: Some("10.8.0.0/99".into()),
+            ..FileConfig::default()
+        };
+        assert!(webhook_policy(&bad).is_err());
     }
 }

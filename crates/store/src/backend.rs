@@ -93,6 +93,20 @@ impl Tx {
         }
     }
 
+    /// Serialises this transaction with every other one that takes the same `name` until it ends, for
+    /// checks over several rows that a plain row lock cannot cover (a count that must stay above a
+    /// floor, a limit on inserts). SQLite needs nothing: all writes go through one connection, so a
+    /// write transaction already runs alone. PostgreSQL takes a transaction-scoped advisory lock.
+    pub(crate) async fn serialize(&mut self, name: &str) -> Result<()> {
+        if let Tx::Postgres(c) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(name)
+                .execute(&mut **c)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await?,

@@ -18,6 +18,9 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// The change would leave no active admin, so nobody could manage staff or keys any more.
+    #[error("this is the last active admin; make someone else an admin first")]
+    LastAdmin,
     /// Input that only the database can judge (an unknown SKU, a return of more than was sold).
     #[error("{field}: {message}")]
     Invalid {

@@ -53,7 +53,9 @@ pub use retail::ImportSummary;
 pub use schema::SchemaDescription;
 pub use search::{MAX_SEARCH_DEPTH, SearchPage};
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
-pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
+pub use staff::{
+    NewApiKey, NewSession, NewStaffUser, SessionRecord, SignInAttempt, SignInLimit, StaffPatch,
+};
 pub use stats::{OutboxDepth, PoolStats};
 pub use time::{from_micros, to_micros};
 pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};

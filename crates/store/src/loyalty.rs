@@ -470,7 +470,9 @@ pub(crate) async fn adjust_points(
         }
         .into());
     }
-    if points == 0 || points.abs() > 1_000_000_000 {
+    // `unsigned_abs`: `i64::MIN.abs()` overflows (and in a release build wraps to a negative that
+    // passed this check).
+    if points == 0 || points.unsigned_abs() > canopy_domain::bounds::MAX_POINTS.unsigned_abs() {
         return Err(LoyaltyError::Invalid {
             field: "points",
             message: "must be a non-zero number of points, at most a billion either way".into(),

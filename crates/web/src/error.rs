@@ -111,6 +111,11 @@ impl From<StoreError> for ApiError {
                 format!("another {entity} already has this {field}"),
             )
             .with_field(field),
+            StoreError::LastAdmin => ApiError::new(
+                StatusCode::CONFLICT,
+                "last_admin",
+                "this is the last active admin; make someone else an admin first",
+            ),
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }

@@ -8,6 +8,7 @@ pub mod auth;
 mod eligibility;
 mod error;
 mod extract;
+mod hardening;
 pub mod id_image_keys;
 mod input;
 pub mod metrics;
@@ -35,8 +36,13 @@ pub use state::{AppState, Clock, Settings};
 pub fn app(state: AppState) -> Router {
     metrics::install();
     routes::router(&state)
+        .route_layer(axum::middleware::from_fn(hardening::record_route))
         .route_layer(axum::middleware::from_fn(metrics::track_http))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::extract::DefaultBodyLimit::max(
+            hardening::MAX_JSON_BYTES,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(hardening::make_span))
+        .layer(axum::middleware::from_fn(hardening::guard))
         .with_state(state)
 }
 

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use canopy_domain::Region;
+use canopy_domain::{OutboundPolicy, Region};
 use canopy_store::Store;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -30,6 +30,9 @@ pub struct Settings {
     /// The shared secret the SMS provider puts in the inbound webhook URL (`?token=`); inbound SMS is off
     /// without one.
     pub sms_inbound_token: Option<String>,
+    /// Where webhook endpoints may point: public addresses plus the operator's allow-list
+    /// (`CANOPY_WEBHOOK_ALLOW`); checked when an endpoint is saved and again at every connection.
+    pub webhook_policy: Arc<OutboundPolicy>,
     /// Where "now" comes from: the system clock, or a clock tests move by hand.
     pub clock: Clock,
 }
@@ -87,6 +90,7 @@ impl std::fmt::Debug for Settings {
                 "sms_inbound_token",
                 &self.sms_inbound_token.as_ref().map(|_| "***"),
             )
+            .field("webhook_policy", &self.webhook_policy)
             .field("clock", &self.clock)
             .finish()
     }
@@ -103,6 +107,7 @@ impl Default for Settings {
             session_lifetime: SignedDuration::from_hours(12),
             id_image_keys: None,
             sms_inbound_token: None,
+            webhook_policy: Arc::new(OutboundPolicy::public_only()),
             clock: Clock::system(),
         }
     }

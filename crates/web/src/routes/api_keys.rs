@@ -96,9 +96,10 @@ pub struct CreatedApiKey {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<NewApiKeyRequest>,
+    body: Result<ApiJson<NewApiKeyRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     caller.require(Permission::ApiKeysManage)?;
+    let ApiJson(input) = body?;
     let name = parse_key_name(&input.name)?;
     let scopes = PermissionSet::parse_scopes(input.scopes.iter().map(String::as_str))?;
     // Dedicated scopes belong to no role; whoever may manage keys may issue them.

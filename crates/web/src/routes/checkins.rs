@@ -68,9 +68,10 @@ async fn check_in(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(raw): ApiPath<String>,
-    ApiJson(input): ApiJson<CheckinInput>,
+    body: Result<ApiJson<CheckinInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Queued>)> {
     caller.require(Permission::CheckIn)?;
+    let ApiJson(input) = body?;
     let store: StoreId = id(&raw, "store")?;
     caller.require_store(store)?;
     let customer: CustomerId = input

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use canopy_domain::{CustomerId, Permission, StoreId};
+use canopy_domain::{CustomerId, Permission, StoreId, bounds};
 use canopy_limits::{ExternalAllotment, RuleBook};
 use canopy_orders::{PAYMENT_METHODS, Payment, SalesChannel};
 use canopy_store::{CheckoutOutcome, CheckoutRequest, Evaluation, Idempotency, LineInput};
@@ -119,13 +119,34 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
             )
         })?,
     };
-    if input.lines.len() > 200 {
+    if input.lines.len() > bounds::MAX_ORDER_LINES {
         return Err(invalid(
             "lines",
             "too_many_lines",
-            "at most 200 lines per order",
+            format!("at most {} lines per order", bounds::MAX_ORDER_LINES),
         ));
     }
+    bounds::list("payments", input.payments.len(), bounds::MAX_PAYMENTS)?;
+    bounds::list(
+        "external_allotments",
+        input.external_allotments.len(),
+        bounds::MAX_LIST,
+    )?;
+    if input
+        .loyalty_redeem_points
+        .is_some_and(|p| !(0..=bounds::MAX_POINTS).contains(&p))
+    {
+        return Err(invalid(
+            "loyalty_redeem_points",
+            "invalid_value",
+            format!(
+                "loyalty_redeem_points must be between 0 and {}",
+                bounds::MAX_POINTS
+            ),
+        ));
+    }
+    let external_ref =
+        canopy_domain::text::optional("external_ref", input.external_ref.as_deref(), 100)?;
     let lines = input
         .lines
         .into_iter()
@@ -143,6 +164,16 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
                     format!("{prefix}unit_price_cents"),
                     "invalid_price",
                     "price must not be negative",
+                ));
+            }
+            if let Some(price) = l.unit_price_cents {
+                bounds::money(&format!("{prefix}unit_price_cents"), price)?;
+            }
+            if l.quantity.is_some_and(|q| q > bounds::MAX_QUANTITY) {
+                return Err(invalid(
+                    format!("{prefix}quantity"),
+                    "invalid_quantity",
+                    format!("quantity must be at most {}", bounds::MAX_QUANTITY),
                 ));
             }
             Ok(LineInput {
@@ -178,6 +209,7 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
                 "amount must not be negative",
             ));
         }
+        bounds::money(&format!("payments[{i}].amount_cents"), p.amount_cents)?;
     }
     caller.require_store(store_id)?;
     if lines.iter().any(|l| l.sku.is_none()) {
@@ -216,9 +248,18 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
         price_override,
         external_allotments: input.external_allotments,
         allotment_authority: caller.allotment_authority(),
-        external_ref: input.external_ref,
+        external_ref,
         patient_id,
     })
+}
+
+/// The stored form of an `Idempotency-Key`: who sent it (user or key id) and the key itself.
+fn scoped_idempotency_key(caller: &Caller, key: &str) -> String {
+    let who = match &caller.credential {
+        crate::auth::Credential::Session { user, .. } => format!("user:{}", user.id),
+        crate::auth::Credential::ApiKey { id, .. } => format!("key:{id}"),
+    };
+    format!("{who}:{key}")
 }
 
 fn refused(evaluation: Evaluation) -> ApiError {
@@ -271,9 +312,10 @@ async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<serde_json::Value>,
+    body: Result<ApiJson<serde_json::Value>, ApiError>,
 ) -> ApiResult<Response> {
     caller.require(Permission::OrdersWrite)?;
+    let ApiJson(body) = body?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -300,8 +342,10 @@ async fn checkout(
         err
     })?;
     let request = parse(input, &caller)?;
+    // Keys are scoped to the caller: the same key from another user or integration is another
+    // request, never a replay of someone else's receipt.
     let idempotency = Idempotency {
-        key: key.to_string(),
+        key: scoped_idempotency_key(&caller, key),
         request_hash,
     };
     match state
@@ -344,9 +388,10 @@ async fn checkout(
 async fn quote(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<CheckoutInput>,
+    body: Result<ApiJson<CheckoutInput>, ApiError>,
 ) -> ApiResult<Json<Evaluation>> {
     caller.require(Permission::OrdersWrite)?;
+    let ApiJson(input) = body?;
     let request = parse(input, &caller)?;
     Ok(Json(
         state

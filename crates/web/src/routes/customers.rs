@@ -249,9 +249,10 @@ async fn list_or_search(
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<CustomerPatch>,
+    body: Result<ApiJson<CustomerPatch>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(input) = body?;
     let draft = input.validate(state.settings.phone_region, state.today())?;
     let customer = state
         .store
@@ -291,9 +292,10 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(patch): ApiJson<serde_json::Value>,
+    body: Result<ApiJson<serde_json::Value>, ApiError>,
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(patch) = body?;
     let id = parse_id(&id)?;
     if !patch.is_object() {
         return Err(ApiError::bad_request(
@@ -377,9 +379,10 @@ async fn add_note(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<NewNote>,
+    body: Result<ApiJson<NewNote>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Note>)> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(input) = body?;
     let body = text::required("body", &input.body, 4000)?;
     let note = state
         .store
@@ -404,9 +407,10 @@ async fn ban(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<BanRequest>,
+    body: Result<ApiJson<BanRequest>, ApiError>,
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Permission::CustomersBan)?;
+    let ApiJson(input) = body?;
     let now = state.now();
     let reason = text::required("reason", &input.reason, 200)?;
     let note = text::optional("note", input.note.as_deref(), 2000)?;

@@ -47,8 +47,14 @@ pub struct UploadJson {
     reason: Option<String>,
 }
 
-fn multipart_error(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_multipart", message)
+/// A multipart read that failed: 413 when the upload is over [`MAX_UPLOAD_BYTES`] (wherever in the
+/// upload the limit was hit), else 400.
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        crate::hardening::too_large(MAX_UPLOAD_BYTES)
+    } else {
+        ApiError::bad_request("invalid_multipart", err.body_text())
+    }
 }
 
 pub(crate) async fn read_upload(req: Request, allowed: &[&str]) -> ApiResult<Upload> {
@@ -81,37 +87,18 @@ pub(crate) async fn read_upload(req: Request, allowed: &[&str]) -> ApiResult<Upl
     }
     let mut form = Multipart::from_request(req, &())
         .await
-        .map_err(|e| multipart_error(e.body_text()))?;
-    while let Some(field) = form.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!(
-                    "uploads are limited to {} MB",
-                    MAX_UPLOAD_BYTES / 1024 / 1024
-                ),
-            )
-        } else {
-            multipart_error(e.body_text())
-        }
-    })? {
+        .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
         if !allowed.contains(&name.as_str()) {
             return Err(unexpected(&name));
         }
         if name == "image" {
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| multipart_error(e.body_text()))?;
+            let bytes = field.bytes().await.map_err(multipart_error)?;
             upload.image = Some(bytes.to_vec());
             continue;
         }
-        let text = field
-            .text()
-            .await
-            .map_err(|e| multipart_error(e.body_text()))?;
+        let text = field.text().await.map_err(multipart_error)?;
         match name.as_str() {
             "payload" => upload.payload = Some(text),
             "reason" => upload.reason = Some(text),
@@ -145,12 +132,11 @@ impl From<PhotoError> for ApiError {
 
 /// A photo decoded off the request thread (image decoding and the rotation sweep are CPU work).
 pub(crate) async fn barcode_from_photo(bytes: Vec<u8>) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
+    photo::off_thread(move || {
         let image = photo::load(&bytes)?;
         photo::read_pdf417(&image)
     })
     .await
-    .map_err(ApiError::internal)?
     .map_err(ApiError::from)
 }
 

@@ -125,11 +125,10 @@ pub async fn verify(
     }
     let sealed = match (upload.image, image_keys) {
         (Some(bytes), Some(keys)) => {
-            let jpeg = tokio::task::spawn_blocking(move || {
-                photo::load(&bytes).and_then(|image| photo::reencode_jpeg(&image))
+            let jpeg = photo::off_thread(move || {
+                photo::load(&bytes).and_then(|i| photo::reencode_jpeg(&i))
             })
-            .await
-            .map_err(ApiError::internal)??;
+            .await?;
             Some(SealedImage {
                 content_type: "image/jpeg".into(),
                 sealed: keys.seal(id, &jpeg)?,
@@ -227,9 +226,10 @@ pub async fn set_medical_card(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<MedicalCardInput>,
+    body: Result<ApiJson<MedicalCardInput>, ApiError>,
 ) -> ApiResult<Json<MedicalCardResponse>> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(input) = body?;
     let card = input.validate()?;
     let card = state
         .store

@@ -413,6 +413,7 @@ async fn a_form_sign_in_redirects_to_a_local_page_only() {
     let post = |next: &'static str, password: &'static str| {
         client
             .post(app.url("/api/v1/session"))
+            .header("origin", app.url(""))
             .form(&[("username", "dana"), ("password", password), ("next", next)])
             .send()
     };

@@ -12,4 +12,5 @@ mod ops;
 mod orders;
 mod permissions;
 mod search;
+mod security;
 mod ui;
