@@ -32,7 +32,7 @@ pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
 pub use backend::{Engine, Store};
 pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use consent::KeywordOutcome;
-pub use customers::{CustomerPage, NewCustomerRecord};
+pub use customers::{CustomerFilter, CustomerPage, NewCustomerRecord};
 pub use error::StoreError;
 pub use events::envelope as event_envelope;
 pub use groups::GroupDraft;
