@@ -53,6 +53,7 @@ async fn editing_a_group_keeps_every_discount_kind_its_categories_and_dates() {
 
     // Only the description changes: both discounts come back exactly as they were.
     browser.click("[data-test=edit-group]").await;
+    browser.find("dialog [data-test=discount-row]").await;
     let rows = browser
         .client
         .find_all(fantoccini::Locator::Css("dialog [data-test=discount-row]"))

@@ -24,6 +24,7 @@ async fn fits(browser: &Browser, what: &str) {
         out[1].as_f64().expect("inner width"),
         out[2].as_f64().expect("right edge"),
     );
+    assert_eq!(inner, 390.0, "{what}: the phone's viewport");
     assert!(
         scroll <= inner,
         "{what}: the page is {scroll}px wide in a {inner}px window"
@@ -53,7 +54,7 @@ async fn every_screen_fits_a_390_pixel_phone_with_the_menu_on_screen() {
         )
         .await;
     assert_eq!(res.status, 201, "{:?}", res.body);
-    let phone = driver.browser(390, 844).await;
+    let phone = driver.phone(390, 844).await;
     sign_in(&phone, &app, "alex", Role::Admin).await;
     fits(&phone, "lookup").await;
     phone.screenshot("phone-lookup-390").await;

@@ -139,7 +139,7 @@ function groupForm(g, known, categories, close) {
   const unknown = discounts.filter((d) => !known.has(d.type));
   const rows = h('div', { class: 'discount-rows', 'data-test': 'discount-rows' });
   const addRow = (d) => rows.append(discountRow(d, categories, rows.children.length));
-  if (!unknown.length) discounts.forEach(addRow);
+  if (!unknown.length) discounts.forEach((d) => addRow(d));
   const form = h('form', { novalidate: true, class: 'group-form' }, h('div', { class: 'form-error' }),
     field({ label: 'Name', name: 'name', value: g && g.name, required: true, attrs: { 'data-autofocus': true } }),
     field({ label: 'Description', name: 'description', value: g && g.description }),
@@ -196,14 +196,14 @@ function discountRow(d, categories, index) {
       h('input', { type: 'checkbox', class: 'cat', value: c, checked: limited.has(c), onchange: () => { cats.querySelector('input.every').checked = !cats.querySelector('input.cat:checked'); } }),
       fmt.category(c)))),
     h('div', { class: 'field-error' }));
-  append(row,
+  append(row, [
     h('div', { class: 'grid-3' }, kindField, percent, amount,
       field({ label: 'Receipt label', name: name('label'), value: d && d.label, hint: 'Empty: named from the group and the amount', wide: true })),
     cats,
     h('div', { class: 'grid-3' },
       field({ label: 'From (optional)', name: name('starts_on'), type: 'date', value: d && d.starts_on }),
       field({ label: 'Until (optional)', name: name('ends_on'), type: 'date', value: d && d.ends_on }),
-      h('div', { class: 'row-end' }, h('button', { type: 'button', class: 'btn btn-sm btn-danger-outline', 'data-test': 'remove-discount', onclick: () => row.remove() }, icon('x'), 'Remove'))));
+      h('div', { class: 'row-end' }, h('button', { type: 'button', class: 'btn btn-sm btn-danger-outline', 'data-test': 'remove-discount', onclick: () => row.remove() }, icon('x'), 'Remove')))]);
   return row;
 }
 
