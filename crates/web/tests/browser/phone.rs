@@ -59,6 +59,31 @@ async fn every_screen_fits_a_390_pixel_phone_with_the_menu_on_screen() {
     fits(&phone, "lookup").await;
     phone.screenshot("phone-lookup-390").await;
 
+    // Fourteen people share a surname: lookup says there are more than it shows, and shows them.
+    for i in 0..14 {
+        let res = app
+            .post(
+                "/api/v1/customers",
+                json!({"first_name": format!("Ama{i}"), "last_name": "Okafor"}),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+    }
+    phone.type_into("#lookup-search", "Okafor").await;
+    phone
+        .wait_text(".results-status", "More than 12 matches")
+        .await;
+    phone.click("[data-test=more-results]").await;
+    phone.wait_text(".results-status", "14 matches").await;
+    let rows = phone
+        .client
+        .find_all(fantoccini::Locator::Css("#lookup-results [role=option]"))
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 14);
+    let search = phone.find("#lookup-search").await;
+    search.clear().await.expect("clear");
+
     phone.type_into("#lookup-search", "Mitchell").await;
     phone.wait_text("#lookup-results", "Sarah Mitchell").await;
     fits(&phone, "lookup results").await;

@@ -4,6 +4,7 @@ import { h, toast, icon } from '../dom.js';
 import { get, post, patch } from '../api.js';
 import { field, showError, clearErrors, alertBox, dialog } from '../components.js';
 import * as fmt from '../format.js';
+import { sentence } from './profile.js';
 import { handoff } from '../handoff.js';
 
 const enc = encodeURIComponent;
@@ -73,7 +74,7 @@ export async function view(ctx) {
     clearErrors(form);
     if (refusal && !confirmed) {
       confirmed = await dialog('This person cannot buy', (close) => h('div', {},
-        h('ul', { class: 'reason-list' }, refusal.reasons.map((r) => h('li', {}, r.message))),
+        h('ul', { class: 'reason-list' }, refusal.reasons.map((r) => h('li', {}, sentence(r.message)))),
         h('p', {}, 'Create the profile anyway (for example to keep a record of the visit)? They will be refused at check-in and checkout.'),
         h('div', { class: 'dialog-actions' },
           h('button', { type: 'button', class: 'btn btn-primary', 'data-autofocus': true, onclick: () => close(false) }, 'Don’t create'),
@@ -109,7 +110,7 @@ export async function view(ctx) {
     refusal
       ? h('div', { class: 'banner banner-danger', role: 'alert', 'data-test': 'scan-refusal' }, icon('ban'),
         h('div', {}, h('strong', {}, `Cannot be served${refusal.age !== null && refusal.age !== undefined ? ` — age ${refusal.age}` : ''}`),
-          refusal.reasons.map((r) => h('span', { dataset: { code: r.code } }, r.message)),
+          refusal.reasons.map((r) => h('span', { dataset: { code: r.code } }, sentence(r.message))),
           h('span', {}, 'Nobody on file matches this ID. Do not sell; create a profile only if you need a record.')))
       : null,
     fromScan && !refusal ? alertBox('info', 'Filled in from the scanned ID: nobody on file matches it. Check the details, add a phone number, and create the profile.') : null,

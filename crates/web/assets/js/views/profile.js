@@ -67,7 +67,7 @@ function build(c, ctx, refresh, scanned) {
 
   const checkinResult = h('div', { class: 'checkin-result', 'aria-live': 'assertive' });
   // Check-in refuses exactly who checkout would: offer it only when the server's decision allows.
-  const checkinRefusal = elig.ok ? null : (c.banned ? 'Banned' : 'Not eligible') + ': ' + elig.reasons.join('; ');
+  const checkinRefusal = elig.ok ? null : elig.reasons.join('; ') || 'Not eligible';
   const checkinButton = h('button', {
     type: 'button', class: 'btn btn-primary btn-lg btn-checkin' + (c.banned ? ' btn-blocked' : ''),
     'data-test': 'check-in',
@@ -91,7 +91,7 @@ function build(c, ctx, refresh, scanned) {
     },
   }, icon('check'), 'Check in');
 
-  const saleRefusal = c.banned ? 'Banned: no sale while the ban is in force.' : null;
+  const saleRefusal = checkinRefusal;
   if (checkinRefusal) {
     checkinButton.disabled = true;
     checkinButton.setAttribute('aria-describedby', 'checkin-why');
@@ -105,7 +105,7 @@ function build(c, ctx, refresh, scanned) {
       : null,
     can('customers:write') ? h('a', { class: 'btn', href: `/app/customers/${enc(id)}/edit`, 'data-link': true }, icon('edit'), 'Edit') : null,
     can('customers:ban') ? banToggle(c, refresh) : null,
-    checkinRefusal && session.storeId && can('checkin:write') ? h('div', { class: 'action-why hint', id: 'checkin-why', 'data-test': 'checkin-why' }, `Check-in unavailable — ${checkinRefusal}`) : null);
+    checkinRefusal && session.storeId && can('checkin:write') ? h('div', { class: 'action-why hint', id: 'checkin-why', 'data-test': 'checkin-why' }, `Check-in and sale unavailable — ${checkinRefusal}`) : null);
 
   const out = [];
   if (scanned) out.push(scanBanner(c, scanned, refresh));
