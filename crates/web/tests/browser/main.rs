@@ -4,6 +4,7 @@
 
 mod groups;
 mod harness;
+mod manager;
 mod phone;
 mod sales;
 
