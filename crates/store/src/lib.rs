@@ -36,7 +36,7 @@ pub use backend::{Engine, MigrationStatus, Store};
 pub use backup::{BackupReport, restore_sqlite, verify_sqlite_backup};
 pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use consent::KeywordOutcome;
-pub use customers::{CustomerPage, NewCustomerRecord};
+pub use customers::{CustomerFilter, CustomerPage, NewCustomerRecord};
 pub use error::StoreError;
 pub use events::envelope as event_envelope;
 pub use groups::GroupDraft;

@@ -143,6 +143,9 @@ pub struct CustomerList {
     pub next_cursor: Option<CustomerId>,
     /// True when another page may follow: for a search, ask again with `offset` increased by `limit`.
     pub has_more: bool,
+    /// How many customers the filters select (listings only, not searches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -156,6 +159,104 @@ pub struct ListParams {
     cursor: Option<String>,
     /// Skip this many search results (with `q` only; `offset + limit` at most 1,000).
     offset: Option<u32>,
+}
+
+/// Narrows a listing (and the CSV export) to the customers a manager is looking for.
+#[derive(Deserialize, IntoParams, Default)]
+pub struct FilterParams {
+    /// Members of this group (its id).
+    group: Option<String>,
+    /// `adult_use`, `medical` or `caregiver`.
+    customer_type: Option<String>,
+    /// `true`: banned now; `false`: not banned.
+    banned: Option<bool>,
+    /// The ID on file expires within this many days from today (0–3650).
+    id_expiring_within_days: Option<u32>,
+    /// Bought before this date (YYYY-MM-DD, server's zone) and not since. Needs `orders:history`.
+    last_purchase_before: Option<String>,
+    /// Where the profile was created: `pos`, `online`, `back_office` or `import`.
+    created_channel: Option<String>,
+}
+
+impl FilterParams {
+    pub fn parse(
+        self,
+        state: &AppState,
+        caller: &Caller,
+    ) -> ApiResult<canopy_store::CustomerFilter> {
+        let bad = |field: &str, message: &str| {
+            ApiError::bad_request("invalid_filter", message.to_string()).with_field(field)
+        };
+        let today = state.today();
+        let customer_type = self
+            .customer_type
+            .as_deref()
+            .map(|t| {
+                canopy_domain::CustomerType::parse(t).ok_or_else(|| {
+                    bad(
+                        "customer_type",
+                        "customer_type must be adult_use, medical or caregiver",
+                    )
+                })
+            })
+            .transpose()?;
+        let created_channel = self
+            .created_channel
+            .as_deref()
+            .map(|c| {
+                canopy_domain::Channel::parse(c).ok_or_else(|| {
+                    bad(
+                        "created_channel",
+                        "created_channel must be pos, online, back_office or import",
+                    )
+                })
+            })
+            .transpose()?;
+        let id_expiring_by = match self.id_expiring_within_days {
+            None => None,
+            Some(days) if days <= 3650 => today
+                .checked_add(jiff::Span::new().days(i64::from(days)))
+                .ok(),
+            Some(_) => {
+                return Err(bad(
+                    "id_expiring_within_days",
+                    "id_expiring_within_days must be between 0 and 3650",
+                ));
+            }
+        };
+        let last_purchase_before =
+            match crate::input::date("last_purchase_before", self.last_purchase_before.as_deref())?
+            {
+                None => None,
+                Some(day) => {
+                    caller.require(Permission::PurchaseHistoryFull)?;
+                    Some(
+                        day.to_zoned_datetime(state.settings.time_zone.clone())
+                            .map_err(|_| {
+                                bad(
+                                    "last_purchase_before",
+                                    "last_purchase_before is out of range",
+                                )
+                            })?
+                            .timestamp(),
+                    )
+                }
+            };
+        let group_id = self
+            .group
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty());
+        Ok(canopy_store::CustomerFilter {
+            group_id,
+            customer_type,
+            banned: self.banned,
+            id_expiring_by,
+            last_purchase_before,
+            created_channel,
+            now: state.now(),
+            today,
+        })
+    }
 }
 
 fn limit_param(raw: Option<u32>, default: u32) -> ApiResult<u32> {
@@ -174,15 +275,16 @@ fn parse_id(raw: &str) -> ApiResult<CustomerId> {
 }
 
 /// Lists customers, or searches them when `q` is given (best match first).
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams, FilterParams),
     responses((status = 200, body = CustomerList), (status = 400, description = "Bad parameter")))]
 async fn list_or_search(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(filter): ApiQuery<FilterParams>,
 ) -> ApiResult<Json<CustomerList>> {
     caller.require(Permission::CustomersRead)?;
-    let (customers, next_cursor, has_more) = match params.q.as_deref().map(str::trim) {
+    let (customers, next_cursor, has_more, total) = match params.q.as_deref().map(str::trim) {
         Some(q) if !q.is_empty() => {
             canopy_search::Query::check(q).map_err(|e| {
                 let code = match e {
@@ -209,7 +311,7 @@ async fn list_or_search(
                 .search_customers_page(q, offset as usize, limit as usize)
                 .await?;
             crate::metrics::lookup(crate::metrics::lookup_kind(q), started);
-            (page.items, None, page.has_more)
+            (page.items, None, page.has_more, None)
         }
         _ => {
             if params.offset.is_some() {
@@ -230,9 +332,13 @@ async fn list_or_search(
                     })
                 })
                 .transpose()?;
-            let page = state.store.list_customers(after, limit).await?;
+            let filter = filter.parse(&state, &caller)?;
+            let (page, total) = tokio::try_join!(
+                state.store.list_customers_filtered(&filter, after, limit),
+                state.store.count_customers_filtered(&filter)
+            )?;
             let has_more = page.next_cursor.is_some();
-            (page.items, page.next_cursor, has_more)
+            (page.items, page.next_cursor, has_more, Some(total))
         }
     };
     let items = CustomerView::load_many(&state, customers).await?;
@@ -240,6 +346,7 @@ async fn list_or_search(
         items,
         next_cursor,
         has_more,
+        total,
     }))
 }
 

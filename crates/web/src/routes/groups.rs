@@ -66,7 +66,15 @@ pub struct MemberInput {
 pub struct GroupList {
     #[schema(value_type = Vec<Object>)]
     items: Vec<Group>,
+    /// Every discount `type` a group may have, so an editor can refuse to rewrite a discount it
+    /// does not know instead of dropping it.
+    discount_types: [&'static str; 2],
+    /// The category names a discount may be limited to.
+    categories: Vec<&'static str>,
 }
+
+/// The `type` of each [`DiscountKind`], as `DiscountInput` reads it.
+const DISCOUNT_TYPES: [&str; 2] = ["percent", "amount"];
 
 fn discount(group: &str, i: usize, d: DiscountInput) -> ApiResult<Discount> {
     let field = |f: &str| format!("discounts[{i}].{f}");
@@ -198,6 +206,11 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<G
     caller.require(Permission::CustomersRead)?;
     Ok(Json(GroupList {
         items: state.store.list_groups().await?,
+        discount_types: DISCOUNT_TYPES,
+        categories: canopy_limits::Category::ALL
+            .iter()
+            .map(|c| c.name())
+            .collect(),
     }))
 }
 
@@ -303,4 +316,25 @@ async fn remove_member(
         .remove_group_member(group, customer, &caller.actor, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discount_types_name_every_kind_the_model_has() {
+        for kind in [
+            DiscountKind::Percent { basis_points: 1 },
+            DiscountKind::Amount { cents: 1 },
+        ] {
+            // Exhaustive on purpose: a new kind does not compile here until it is listed.
+            match kind {
+                DiscountKind::Percent { .. } | DiscountKind::Amount { .. } => {}
+            }
+            let json = serde_json::to_value(kind).expect("serialise");
+            let tag = json["type"].as_str().expect("tagged");
+            assert!(DISCOUNT_TYPES.contains(&tag), "{tag} is not listed");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 mod auth;
 mod checkout_loyalty;
+mod customer_list;
 mod customers;
 mod gate;
 mod id;
