@@ -11,6 +11,7 @@
 
 pub(crate) mod audit;
 mod backend;
+mod backup;
 mod checkins;
 mod consent;
 mod customers;
@@ -21,15 +22,18 @@ mod imports;
 pub(crate) mod loyalty;
 mod orders;
 mod retail;
+mod schema;
 mod search;
 mod sms;
 mod staff;
+mod stats;
 mod time;
 pub(crate) mod verification;
 mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
-pub use backend::{Engine, Store};
+pub use backend::{Engine, MigrationStatus, Store};
+pub use backup::{BackupReport, restore_sqlite, verify_sqlite_backup};
 pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use consent::KeywordOutcome;
 pub use customers::{CustomerPage, NewCustomerRecord};
@@ -46,8 +50,10 @@ pub use orders::{
     LoyaltyReceipt, OrderFilter, OrderPage, ResolvedLine,
 };
 pub use retail::ImportSummary;
+pub use schema::SchemaDescription;
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
 pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
+pub use stats::{OutboxDepth, PoolStats};
 pub use time::{from_micros, to_micros};
 pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};
 pub use webhooks::{
