@@ -134,7 +134,8 @@ pub fn p_alive(p: &Params, o: &Observation) -> f64 {
         return 1.0;
     }
     let x = f64::from(o.frequency);
-    let log_ratio = (p.a / (p.b + x - 1.0)).ln() + (p.r + x) * ((p.alpha + o.age) / (p.alpha + o.recency)).ln();
+    let log_ratio =
+        (p.a / (p.b + x - 1.0)).ln() + (p.r + x) * ((p.alpha + o.age) / (p.alpha + o.recency)).ln();
     1.0 / (1.0 + log_ratio.exp())
 }
 
@@ -213,14 +214,19 @@ pub fn fit(observations: &[Observation], options: FitOptions) -> Result<Fit, Mod
     let objective = |theta: &[f64; 4]| {
         let p = from_logs(theta);
         let ll = log_likelihood(&p, observations);
-        if ll.is_finite() { -ll / n } else { f64::INFINITY }
+        if ll.is_finite() {
+            -ll / n
+        } else {
+            f64::INFINITY
+        }
     };
     let s = options.start;
     let mut best = [s.r.ln(), s.alpha.ln(), s.a.ln(), s.b.ln()];
     let mut best_value = objective(&best);
     let mut iterations = 0;
     for _ in 0..20 {
-        let (theta, value, its) = nelder_mead(&objective, best, options.tolerance, options.max_iterations);
+        let (theta, value, its) =
+            nelder_mead(&objective, best, options.tolerance, options.max_iterations);
         iterations += its;
         let improved = best_value - value;
         if value <= best_value {
@@ -296,7 +302,11 @@ fn nelder_mead(
         if fr < simplex[0].1 {
             let expanded = combine(&centroid, &worst_point, -2.0);
             let fe = f(&expanded);
-            simplex[D] = if fe < fr { (expanded, fe) } else { (reflected, fr) };
+            simplex[D] = if fe < fr {
+                (expanded, fe)
+            } else {
+                (reflected, fr)
+            };
         } else if fr < simplex[D - 1].1 {
             simplex[D] = (reflected, fr);
         } else {
@@ -361,10 +371,15 @@ mod tests {
             recency: 37.0,
             age: 38.0,
         };
-        let silent = Observation { recency: 5.0, ..recent };
+        let silent = Observation {
+            recency: 5.0,
+            ..recent
+        };
         assert!(p_alive(&PAPER, &recent) > 0.85); // ≈ 0.877 by hand
         assert!(p_alive(&PAPER, &silent) < 0.01); // ≈ 0.003
-        assert!(expected_purchases(&PAPER, &recent, 39.0) > expected_purchases(&PAPER, &silent, 39.0));
+        assert!(
+            expected_purchases(&PAPER, &recent, 39.0) > expected_purchases(&PAPER, &silent, 39.0)
+        );
     }
 
     #[test]

@@ -88,24 +88,150 @@ const fn info(
 
 /// The field catalogue, in the order the builder lists it.
 pub const CATALOGUE: &[FieldInfo] = &[
-    info("customer_type", Field::CustomerType, "profile", Kind::Text, false, "adult_use, medical or caregiver"),
-    info("age_years", Field::AgeYears, "profile", Kind::Integer, false, "whole years of age today (no birth date: never matches)"),
-    info("birthday_month", Field::BirthdayMonth, "profile", Kind::Integer, false, "month of birth, 1–12"),
-    info("created_channel", Field::CreatedChannel, "profile", Kind::Text, false, "channel the customer was created through"),
-    info("id_jurisdiction", Field::IdJurisdiction, "profile", Kind::Text, false, "issuer of the ID on file, e.g. US-CA"),
-    info("in_group", Field::InGroup, "profile", Kind::Text, false, "name of a customer group they belong to (use =)"),
-    info("sms_marketing_consent", Field::SmsMarketingConsent, "profile", Kind::Text, false, "latest SMS marketing consent: granted or revoked"),
-    info("email_marketing_consent", Field::EmailMarketingConsent, "profile", Kind::Text, false, "latest email marketing consent: granted or revoked"),
-    info("days_since_last_purchase", Field::DaysSinceLastPurchase, "behaviour", Kind::Integer, false, "whole days since the last live order (none: never matches)"),
-    info("orders_in_last_days", Field::OrdersInLastDays, "behaviour", Kind::Integer, true, "live orders placed in the last `days` days"),
-    info("spend_in_last_days_cents", Field::SpendInLastDaysCents, "behaviour", Kind::Integer, true, "spend net of refunds in the last `days` days, in cents"),
-    info("lifetime_orders", Field::LifetimeOrders, "behaviour", Kind::Integer, false, "live orders ever"),
-    info("lifetime_spend_cents", Field::LifetimeSpendCents, "behaviour", Kind::Integer, false, "spend net of refunds ever, in cents"),
-    info("average_order_cents", Field::AverageOrderCents, "behaviour", Kind::Integer, false, "lifetime spend ÷ live orders, in cents, rounded toward zero"),
-    info("loyalty_balance", Field::LoyaltyBalance, "loyalty", Kind::Integer, false, "points balance"),
-    info("points_expiring_within_days", Field::PointsExpiringWithinDays, "loyalty", Kind::Integer, true, "unspent points whose lots expire in the next `days` days"),
-    info("id_expiry", Field::IdExpiry, "compliance", Kind::Date, false, "expiry date of the ID on file"),
-    info("medical_card_expiry", Field::MedicalCardExpiry, "compliance", Kind::Date, false, "expiry date of the medical card"),
+    info(
+        "customer_type",
+        Field::CustomerType,
+        "profile",
+        Kind::Text,
+        false,
+        "adult_use, medical or caregiver",
+    ),
+    info(
+        "age_years",
+        Field::AgeYears,
+        "profile",
+        Kind::Integer,
+        false,
+        "whole years of age today (no birth date: never matches)",
+    ),
+    info(
+        "birthday_month",
+        Field::BirthdayMonth,
+        "profile",
+        Kind::Integer,
+        false,
+        "month of birth, 1–12",
+    ),
+    info(
+        "created_channel",
+        Field::CreatedChannel,
+        "profile",
+        Kind::Text,
+        false,
+        "channel the customer was created through",
+    ),
+    info(
+        "id_jurisdiction",
+        Field::IdJurisdiction,
+        "profile",
+        Kind::Text,
+        false,
+        "issuer of the ID on file, e.g. US-CA",
+    ),
+    info(
+        "in_group",
+        Field::InGroup,
+        "profile",
+        Kind::Text,
+        false,
+        "name of a customer group they belong to (use =)",
+    ),
+    info(
+        "sms_marketing_consent",
+        Field::SmsMarketingConsent,
+        "profile",
+        Kind::Text,
+        false,
+        "latest SMS marketing consent: granted or revoked",
+    ),
+    info(
+        "email_marketing_consent",
+        Field::EmailMarketingConsent,
+        "profile",
+        Kind::Text,
+        false,
+        "latest email marketing consent: granted or revoked",
+    ),
+    info(
+        "days_since_last_purchase",
+        Field::DaysSinceLastPurchase,
+        "behaviour",
+        Kind::Integer,
+        false,
+        "whole days since the last live order (none: never matches)",
+    ),
+    info(
+        "orders_in_last_days",
+        Field::OrdersInLastDays,
+        "behaviour",
+        Kind::Integer,
+        true,
+        "live orders placed in the last `days` days",
+    ),
+    info(
+        "spend_in_last_days_cents",
+        Field::SpendInLastDaysCents,
+        "behaviour",
+        Kind::Integer,
+        true,
+        "spend net of refunds in the last `days` days, in cents",
+    ),
+    info(
+        "lifetime_orders",
+        Field::LifetimeOrders,
+        "behaviour",
+        Kind::Integer,
+        false,
+        "live orders ever",
+    ),
+    info(
+        "lifetime_spend_cents",
+        Field::LifetimeSpendCents,
+        "behaviour",
+        Kind::Integer,
+        false,
+        "spend net of refunds ever, in cents",
+    ),
+    info(
+        "average_order_cents",
+        Field::AverageOrderCents,
+        "behaviour",
+        Kind::Integer,
+        false,
+        "lifetime spend ÷ live orders, in cents, rounded toward zero",
+    ),
+    info(
+        "loyalty_balance",
+        Field::LoyaltyBalance,
+        "loyalty",
+        Kind::Integer,
+        false,
+        "points balance",
+    ),
+    info(
+        "points_expiring_within_days",
+        Field::PointsExpiringWithinDays,
+        "loyalty",
+        Kind::Integer,
+        true,
+        "unspent points whose lots expire in the next `days` days",
+    ),
+    info(
+        "id_expiry",
+        Field::IdExpiry,
+        "compliance",
+        Kind::Date,
+        false,
+        "expiry date of the ID on file",
+    ),
+    info(
+        "medical_card_expiry",
+        Field::MedicalCardExpiry,
+        "compliance",
+        Kind::Date,
+        false,
+        "expiry date of the medical card",
+    ),
 ];
 
 impl Field {
@@ -161,9 +287,18 @@ impl Op {
     }
 
     fn parse(s: &str) -> Option<Op> {
-        [Op::Eq, Op::Ne, Op::Lt, Op::Le, Op::Gt, Op::Ge, Op::In, Op::WithinDays]
-            .into_iter()
-            .find(|op| op.as_str() == s)
+        [
+            Op::Eq,
+            Op::Ne,
+            Op::Lt,
+            Op::Le,
+            Op::Gt,
+            Op::Ge,
+            Op::In,
+            Op::WithinDays,
+        ]
+        .into_iter()
+        .find(|op| op.as_str() == s)
     }
 
     fn allowed_for(self, kind: Kind) -> bool {
@@ -224,9 +359,17 @@ pub fn parse(json: &Value) -> Result<Rule, RuleError> {
     parse_node(json, "$", 1, &mut conditions)
 }
 
-fn parse_node(json: &Value, path: &str, depth: usize, conditions: &mut usize) -> Result<Rule, RuleError> {
+fn parse_node(
+    json: &Value,
+    path: &str,
+    depth: usize,
+    conditions: &mut usize,
+) -> Result<Rule, RuleError> {
     if depth > MAX_DEPTH {
-        return err(path, format!("rules may nest at most {MAX_DEPTH} levels deep"));
+        return err(
+            path,
+            format!("rules may nest at most {MAX_DEPTH} levels deep"),
+        );
     }
     let Some(object) = json.as_object() else {
         return err(path, "expected an object");
@@ -234,12 +377,18 @@ fn parse_node(json: &Value, path: &str, depth: usize, conditions: &mut usize) ->
     if object.contains_key("field") {
         *conditions += 1;
         if *conditions > MAX_CONDITIONS {
-            return err(path, format!("a rule may have at most {MAX_CONDITIONS} conditions"));
+            return err(
+                path,
+                format!("a rule may have at most {MAX_CONDITIONS} conditions"),
+            );
         }
         return parse_condition(object, path).map(Rule::Leaf);
     }
     if object.len() != 1 {
-        return err(path, "expected exactly one of `all`, `any`, `not`, or a condition with `field`");
+        return err(
+            path,
+            "expected exactly one of `all`, `any`, `not`, or a condition with `field`",
+        );
     }
     let (key, child) = object.iter().next().ok_or_else(|| RuleError {
         path: path.to_owned(),
@@ -259,14 +408,29 @@ fn parse_node(json: &Value, path: &str, depth: usize, conditions: &mut usize) ->
                 .enumerate()
                 .map(|(i, item)| parse_node(item, &format!("{here}[{i}]"), depth + 1, conditions))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(if key == "all" { Rule::All(rules) } else { Rule::Any(rules) })
+            Ok(if key == "all" {
+                Rule::All(rules)
+            } else {
+                Rule::Any(rules)
+            })
         }
-        "not" => Ok(Rule::Not(Box::new(parse_node(child, &here, depth + 1, conditions)?))),
-        other => err(path, format!("unknown node `{other}` (expected all, any or not)")),
+        "not" => Ok(Rule::Not(Box::new(parse_node(
+            child,
+            &here,
+            depth + 1,
+            conditions,
+        )?))),
+        other => err(
+            path,
+            format!("unknown node `{other}` (expected all, any or not)"),
+        ),
     }
 }
 
-fn parse_condition(object: &serde_json::Map<String, Value>, path: &str) -> Result<Condition, RuleError> {
+fn parse_condition(
+    object: &serde_json::Map<String, Value>,
+    path: &str,
+) -> Result<Condition, RuleError> {
     for key in object.keys() {
         if !matches!(key.as_str(), "field" | "op" | "value" | "days") {
             return err(&format!("{path}.{key}"), "unknown key in a condition");
@@ -280,11 +444,23 @@ fn parse_condition(object: &serde_json::Map<String, Value>, path: &str) -> Resul
     let info = field.info();
     let days = match (object.get("days"), info.takes_days) {
         (None, false) => None,
-        (None, true) => return err(&format!("{path}.days"), format!("`{name}` needs a `days` window")),
-        (Some(_), false) => return err(&format!("{path}.days"), format!("`{name}` takes no `days`")),
+        (None, true) => {
+            return err(
+                &format!("{path}.days"),
+                format!("`{name}` needs a `days` window"),
+            );
+        }
+        (Some(_), false) => {
+            return err(&format!("{path}.days"), format!("`{name}` takes no `days`"));
+        }
         (Some(v), true) => match v.as_u64() {
             Some(d) if (1..=u64::from(MAX_DAYS)).contains(&d) => u32::try_from(d).ok(),
-            _ => return err(&format!("{path}.days"), format!("expected a whole number of days, 1–{MAX_DAYS}")),
+            _ => {
+                return err(
+                    &format!("{path}.days"),
+                    format!("expected a whole number of days, 1–{MAX_DAYS}"),
+                );
+            }
         },
     };
     let op_path = format!("{path}.op");
@@ -300,7 +476,10 @@ fn parse_condition(object: &serde_json::Map<String, Value>, path: &str) -> Resul
     let operand = match (info.kind, op) {
         (Kind::Integer, _) | (Kind::Date, _) => match value.as_i64() {
             Some(n) if info.kind == Kind::Date && !(0..=i64::from(MAX_DAYS)).contains(&n) => {
-                return err(&value_path, format!("expected a number of days, 0–{MAX_DAYS}"));
+                return err(
+                    &value_path,
+                    format!("expected a number of days, 0–{MAX_DAYS}"),
+                );
             }
             Some(n) => Operand::Integer(n),
             None => return err(&value_path, "expected a whole number"),
@@ -349,8 +528,12 @@ impl Rule {
     /// The rule back as JSON (canonical form of what [`parse`] accepted).
     pub fn to_json(&self) -> Value {
         match self {
-            Rule::All(rules) => serde_json::json!({ "all": rules.iter().map(Rule::to_json).collect::<Vec<_>>() }),
-            Rule::Any(rules) => serde_json::json!({ "any": rules.iter().map(Rule::to_json).collect::<Vec<_>>() }),
+            Rule::All(rules) => {
+                serde_json::json!({ "all": rules.iter().map(Rule::to_json).collect::<Vec<_>>() })
+            }
+            Rule::Any(rules) => {
+                serde_json::json!({ "any": rules.iter().map(Rule::to_json).collect::<Vec<_>>() })
+            }
             Rule::Not(rule) => serde_json::json!({ "not": rule.to_json() }),
             Rule::Leaf(c) => serde_json::to_value(c).unwrap_or(Value::Null),
         }
@@ -398,14 +581,32 @@ mod tests {
     #[test]
     fn errors_name_the_path_at_fault() {
         let e = |doc: Value| parse(&doc).unwrap_err();
-        assert_eq!(e(json!({"all": [{"field": "nope", "op": "=", "value": 1}]})).path, "$.all[0].field");
-        assert_eq!(e(json!({"field": "customer_type", "op": ">", "value": "x"})).path, "$.op");
-        assert_eq!(e(json!({"field": "age_years", "op": ">", "value": "21"})).path, "$.value");
-        assert_eq!(e(json!({"field": "orders_in_last_days", "op": ">", "value": 1})).path, "$.days");
-        assert_eq!(e(json!({"field": "age_years", "days": 3, "op": ">", "value": 1})).path, "$.days");
+        assert_eq!(
+            e(json!({"all": [{"field": "nope", "op": "=", "value": 1}]})).path,
+            "$.all[0].field"
+        );
+        assert_eq!(
+            e(json!({"field": "customer_type", "op": ">", "value": "x"})).path,
+            "$.op"
+        );
+        assert_eq!(
+            e(json!({"field": "age_years", "op": ">", "value": "21"})).path,
+            "$.value"
+        );
+        assert_eq!(
+            e(json!({"field": "orders_in_last_days", "op": ">", "value": 1})).path,
+            "$.days"
+        );
+        assert_eq!(
+            e(json!({"field": "age_years", "days": 3, "op": ">", "value": 1})).path,
+            "$.days"
+        );
         assert_eq!(e(json!({"all": []})).path, "$.all");
         assert_eq!(e(json!({"both": []})).path, "$");
-        assert_eq!(e(json!({"field": "age_years", "op": ">", "value": 1, "x": 1})).path, "$.x");
+        assert_eq!(
+            e(json!({"field": "age_years", "op": ">", "value": 1, "x": 1})).path,
+            "$.x"
+        );
     }
 
     #[test]
@@ -423,7 +624,8 @@ mod tests {
 
     #[test]
     fn explanations_show_the_customers_value() {
-        let Rule::Leaf(c) = parse(&json!({"field": "days_since_last_purchase", "op": ">=", "value": 90})).unwrap()
+        let Rule::Leaf(c) =
+            parse(&json!({"field": "days_since_last_purchase", "op": ">=", "value": 90})).unwrap()
         else {
             panic!("leaf")
         };

@@ -16,7 +16,9 @@ pub enum SummaryError {
 /// Reads the summary; `frequency` must be a whole number, `recency` and `T` (or `age`) any non-negative number
 /// in one time unit.
 pub fn read_summary(input: impl std::io::Read) -> Result<Vec<Observation>, SummaryError> {
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(input);
     let headers = reader.headers()?.clone();
     let find = |names: &[&str], label: &'static str| {
         headers
