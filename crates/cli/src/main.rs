@@ -9,6 +9,7 @@ mod demo_orders;
 mod id_cmd;
 mod limits_cmd;
 mod loyalty_cmd;
+mod privacy_cmd;
 mod products_cmd;
 mod staff_cmd;
 mod transfer_cmd;
@@ -98,6 +99,8 @@ enum Command {
     Import(transfer_cmd::ImportArgs),
     /// Export data as CSV.
     Export(transfer_cmd::ExportArgs),
+    /// Data policies, right-to-know exports, erasures and the retention purge.
+    Privacy(privacy_cmd::PrivacyArgs),
 }
 
 #[derive(Args)]
@@ -195,6 +198,7 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
             Command::User(args) => staff_cmd::run_user(args, &file).await,
             Command::Apikey(args) => staff_cmd::run_apikey(args, &file).await,
             Command::Loyalty(args) => loyalty_cmd::run(args, &file).await,
+            Command::Privacy(args) => privacy_cmd::run(args, &file).await,
         }
     })
 }
@@ -353,8 +357,10 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");
     let state = AppState::new(store.clone(), settings);
     let expiry = tokio::spawn(loyalty_cmd::expire_hourly(store.clone()));
+    let retention = tokio::spawn(privacy_cmd::purge_hourly(store.clone()));
     canopy_web::serve(listener, state, shutdown_signal()).await?;
     expiry.abort();
+    retention.abort();
     if let Some(workers) = workers {
         workers.shutdown().await;
     }

@@ -55,10 +55,19 @@ pub enum Permission {
     /// Change settings (loyalty program, SMS templates, webhooks, limits enforcement).
     #[serde(rename = "settings:write")]
     SettingsWrite,
+    /// Answer a right-to-know request: export everything held about a customer (logged).
+    #[serde(rename = "privacy:export")]
+    PrivacyExport,
+    /// Erase a customer's personal data at their request (logged, irreversible).
+    #[serde(rename = "privacy:erase")]
+    PrivacyErase,
+    /// Read medical card data where it is not needed for a sale (exports; audited).
+    #[serde(rename = "medical:read")]
+    MedicalRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 18] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::CheckIn,
@@ -74,6 +83,9 @@ impl Permission {
         Permission::StaffManage,
         Permission::ApiKeysManage,
         Permission::SettingsWrite,
+        Permission::PrivacyExport,
+        Permission::PrivacyErase,
+        Permission::MedicalRead,
     ];
 
     /// The scope name, e.g. `customers:read`.
@@ -94,6 +106,9 @@ impl Permission {
             Permission::StaffManage => "staff:manage",
             Permission::ApiKeysManage => "apikeys:manage",
             Permission::SettingsWrite => "settings:write",
+            Permission::PrivacyExport => "privacy:export",
+            Permission::PrivacyErase => "privacy:erase",
+            Permission::MedicalRead => "medical:read",
         }
     }
 
@@ -255,12 +270,18 @@ impl Role {
                     | IdImagesRead
                     | AuditRead
                     | CatalogWrite
+                    | PrivacyExport
+                    | MedicalRead
             );
         match self {
             Role::Budtender => budtender,
             Role::Manager => manager,
             Role::Admin => {
-                manager || matches!(permission, StaffManage | ApiKeysManage | SettingsWrite)
+                manager
+                    || matches!(
+                        permission,
+                        StaffManage | ApiKeysManage | SettingsWrite | PrivacyErase
+                    )
             }
         }
     }

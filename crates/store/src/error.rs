@@ -18,6 +18,10 @@ pub enum StoreError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A request the current state refuses, with a stable code (an erasure while orders are open,
+    /// re-creating a person whose data was erased).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// Input that only the database can judge (an unknown SKU, a return of more than was sold).
     #[error("{field}: {message}")]
     Invalid {

@@ -20,6 +20,7 @@ mod groups;
 mod imports;
 pub(crate) mod loyalty;
 mod orders;
+pub mod privacy;
 mod retail;
 mod search;
 mod sms;
@@ -45,6 +46,7 @@ pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
     LoyaltyReceipt, OrderFilter, OrderPage, ResolvedLine,
 };
+pub use privacy::{ErasureReport, PurgeReport, RetentionState};
 pub use retail::ImportSummary;
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
 pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};

@@ -9,5 +9,6 @@ mod loyalty;
 mod messaging;
 mod orders;
 mod permissions;
+mod privacy;
 mod search;
 mod ui;

@@ -9,6 +9,7 @@ import { handoff } from '../handoff.js';
 import * as fmt from '../format.js';
 import { checkIn } from './queue.js';
 import { idExpired } from './lookup.js';
+import { privacyActions, retentionSlot } from './privacy.js';
 
 const enc = encodeURIComponent;
 
@@ -103,7 +104,8 @@ function build(c, ctx, refresh, scanned) {
   const actions = h('div', { class: 'profile-actions' },
     session.storeId && can('checkin:write') ? checkinButton : null,
     can('customers:write') ? h('a', { class: 'btn', href: `/app/customers/${enc(id)}/edit`, 'data-link': true }, icon('edit'), 'Edit') : null,
-    can('customers:ban') ? banToggle(c, refresh) : null);
+    can('customers:ban') ? banToggle(c, refresh) : null,
+    ...privacyActions(c, refresh));
 
   const out = [];
   if (scanned) out.push(scanBanner(c, scanned, refresh));
@@ -469,6 +471,7 @@ function idPanel(c) {
     }, icon('card'), 'Show ID image');
     body.append(h('div', { class: 'row-start' }, button), slot);
   }
+  body.append(retentionSlot(c));
   return panel('ID & eligibility', null, body);
 }
 
