@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::Sha256;
 
 /// Which identifier a fingerprint was made from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IdentifierKind {
     /// E.164 phone number.

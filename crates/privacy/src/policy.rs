@@ -144,6 +144,13 @@ fn resolve<T: Clone>(own: Option<T>, default: &T) -> Applied<T> {
     }
 }
 
+fn own<T>(rule: T) -> Applied<T> {
+    Applied {
+        rule,
+        inherited: false,
+    }
+}
+
 fn parse_file(name: &str, text: &str) -> Result<PolicyFile, PolicyError> {
     toml::from_str(text).map_err(|e| PolicyError::Parse {
         file: name.to_string(),
@@ -176,10 +183,6 @@ impl Policy {
     fn default_from(file: PolicyFile) -> Result<Policy, PolicyError> {
         let missing = |section: &str| PolicyError::Incomplete {
             section: section.to_string(),
-        };
-        let own = |rule| Applied {
-            rule,
-            inherited: false,
         };
         let id_scan = file.id_scan.ok_or_else(|| missing("id_scan"))?;
         if id_scan.retain_days.is_none() {

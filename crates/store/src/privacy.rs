@@ -540,7 +540,8 @@ impl Store {
         })?;
         let open: Vec<&str> = OrderStatus::ALL
             .into_iter()
-            .filter(|s| !s.is_final())
+            // Open: still to be handed over (received, ready, out for delivery).
+            .filter(|s| !s.is_final() && *s != OrderStatus::Completed)
             .map(OrderStatus::as_str)
             .collect();
         let list: Vec<String> = (0..open.len()).map(|i| format!("${}", i + 2)).collect();
@@ -941,11 +942,7 @@ impl Store {
     }
 
     /// Where a customer's ID data stands against `policy`.
-    pub async fn retention_state(
-        &self,
-        id: CustomerId,
-        policy: &Policy,
-    ) -> Result<RetentionState> {
+    pub async fn retention_state(&self, id: CustomerId, policy: &Policy) -> Result<RetentionState> {
         let key = id.to_string();
         let row: Option<(Option<i64>,)> = on_read!(self, |p| sqlx::query_as(
             "SELECT erased_at FROM customers WHERE id = $1"

@@ -101,10 +101,7 @@ async fn retention(
 ) -> ApiResult<Json<RetentionState>> {
     caller.require(Permission::CustomersRead)?;
     let policy = state.store.privacy_policy().await?;
-    let view = state
-        .store
-        .retention_state(parse_id(&id)?, &policy)
-        .await?;
+    let view = state.store.retention_state(parse_id(&id)?, &policy).await?;
     Ok(Json(view))
 }
 

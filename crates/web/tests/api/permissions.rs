@@ -213,7 +213,12 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         Some(CustomersRead),
     ),
-    row(Method::GET, "/api/v1/privacy/policy", None, Some(CustomersRead)),
+    row(
+        Method::GET,
+        "/api/v1/privacy/policy",
+        None,
+        Some(CustomersRead),
+    ),
     row(
         Method::POST,
         "/api/v1/customers/{customer}/consent",
