@@ -50,7 +50,6 @@
 //! real calendar date in 1900–2199 is accepted; `00000000`, `NONE` and other
 //! junk read as absent. See `dates`.
 
-#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),

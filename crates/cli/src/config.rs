@@ -11,12 +11,16 @@ use serde::Deserialize;
 pub struct FileConfig {
     pub db: Option<String>,
     pub listen: Option<String>,
+    /// Where `/metrics` is served (off when unset; `CANOPY_METRICS_LISTEN` wins).
+    pub metrics_listen: Option<String>,
     /// ISO country for phone numbers typed without a country code (default US).
     pub phone_region: Option<String>,
     /// IANA time zone of the store (default: the machine's zone).
     pub time_zone: Option<String>,
     /// Base64 of 32 bytes: the key that encrypts ID images (`CANOPY_ID_IMAGE_KEY` wins).
     pub id_image_key: Option<String>,
+    /// A file holding the ID image key, created on first start (`CANOPY_ID_IMAGE_KEY_FILE` wins).
+    pub id_image_key_file: Option<String>,
     /// Retired ID image keys, still used to open older images after a rotation.
     #[serde(default)]
     pub id_image_retired_keys: Vec<String>,

@@ -1,5 +1,6 @@
 //! The `canopy` binary: one command-line entry point for the server and every admin task.
 
+mod backup_cmd;
 mod bench;
 mod bench_checkout;
 mod bench_import;
@@ -101,6 +102,10 @@ enum Command {
     Export(transfer_cmd::ExportArgs),
     /// Data policies, right-to-know exports, erasures and the retention purge.
     Privacy(privacy_cmd::PrivacyArgs),
+    /// Copy a SQLite database to a file while it is in use, and verify the copy.
+    Backup(backup_cmd::BackupArgs),
+    /// Put a SQLite backup in place of the database (stop the server first).
+    Restore(backup_cmd::RestoreArgs),
 }
 
 #[derive(Args)]
@@ -116,6 +121,10 @@ struct ServeArgs {
     /// Do not run the background workers (SMS and webhook delivery), e.g. on a read-only replica.
     #[arg(long)]
     no_workers: bool,
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. 127.0.0.1:9090); off when unset.
+    /// Keep it off the public network: it is not behind sign-in.
+    #[arg(long, env = "CANOPY_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
 }
 
 #[derive(Args)]
@@ -193,6 +202,8 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
             },
             Command::Import(args) => transfer_cmd::import(args, &file).await,
             Command::Export(args) => transfer_cmd::export(args, &file).await,
+            Command::Backup(args) => backup_cmd::backup(args, &file).await,
+            Command::Restore(args) => backup_cmd::restore(args, &file).await,
             Command::Id(args) => id_cmd::run(args),
             Command::Limits(args) => limits_cmd::run(args),
             Command::User(args) => staff_cmd::run_user(args, &file).await,
@@ -239,30 +250,40 @@ fn env_flag(name: &str) -> bool {
         .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
-/// The ID image key: `CANOPY_ID_IMAGE_KEY` or the config file; else, for SQLite, a key file next
-/// to the database created on first start; else (PostgreSQL) none, and image uploads are refused.
+/// The ID image key, from the first of: `CANOPY_ID_IMAGE_KEY` or `id_image_key` (the key itself);
+/// `CANOPY_ID_IMAGE_KEY_FILE` or `id_image_key_file` (a file holding it, created on first start, kept
+/// anywhere, e.g. beside other secrets rather than beside the database); for SQLite, the file
+/// `<database>.id-image.key` next to the database. Otherwise (PostgreSQL without a key) none, and
+/// image uploads are refused. Whichever it is, it must be backed up apart from the database.
 fn id_image_keys(
     file: &FileConfig,
     db_url: &str,
 ) -> anyhow::Result<Option<canopy_web::IdImageKeys>> {
-    let configured = std::env::var("CANOPY_ID_IMAGE_KEY")
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-        .or_else(|| file.id_image_key.clone());
-    if let Some(key) = configured {
+    if let Some(key) = env_or("CANOPY_ID_IMAGE_KEY", &file.id_image_key) {
         let keys = canopy_web::IdImageKeys::from_base64(&key, &file.id_image_retired_keys)
             .context("CANOPY_ID_IMAGE_KEY / id_image_key")?;
         return Ok(Some(keys));
     }
-    if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") {
-        tracing::warn!("no CANOPY_ID_IMAGE_KEY: ID image uploads are disabled");
-        return Ok(None);
-    }
-    let path = format!(
-        "{}.id-image.key",
-        db_url.strip_prefix("sqlite://").unwrap_or(db_url)
-    );
-    let keys = canopy_web::IdImageKeys::load_or_create_file(std::path::Path::new(&path))?;
+    let path = match env_or("CANOPY_ID_IMAGE_KEY_FILE", &file.id_image_key_file) {
+        Some(path) => std::path::PathBuf::from(path),
+        None if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") => {
+            tracing::warn!(
+                "no CANOPY_ID_IMAGE_KEY or CANOPY_ID_IMAGE_KEY_FILE: ID image uploads are disabled"
+            );
+            return Ok(None);
+        }
+        None => std::path::PathBuf::from(format!(
+            "{}.id-image.key",
+            db_url.strip_prefix("sqlite://").unwrap_or(db_url)
+        )),
+    };
+    // Creates the file with a fresh key the first time; retired keys still open older images.
+    canopy_web::IdImageKeys::load_or_create_file(&path)?;
+    let key = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the ID image key {}", path.display()))?;
+    let keys = canopy_web::IdImageKeys::from_base64(key.trim(), &file.id_image_retired_keys)
+        .with_context(|| format!("the ID image key in {}", path.display()))?;
+    tracing::info!(path = %path.display(), "ID image key file");
     Ok(Some(keys))
 }
 
@@ -356,16 +377,89 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     };
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");
     let state = AppState::new(store.clone(), settings);
+    if let Some(address) = args.metrics_listen.or_else(|| file.metrics_listen.clone()) {
+        let metrics = tokio::net::TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("listening for metrics on {address}"))?;
+        tracing::info!(address = %metrics.local_addr()?, "serving /metrics");
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = canopy_web::serve_metrics(metrics, state).await {
+                tracing::error!(error = %err, "metrics listener stopped");
+            }
+        });
+    }
     let expiry = tokio::spawn(loyalty_cmd::expire_hourly(store.clone()));
     let retention = tokio::spawn(privacy_cmd::purge_hourly(store.clone()));
-    canopy_web::serve(listener, state, shutdown_signal()).await?;
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let stopping = std::sync::Arc::new(stopping);
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stopping.send(true);
+        }
+    });
+    let signalled = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let server = canopy_web::serve(listener, state, {
+        let signal = signalled(stop.clone());
+        async move {
+            signal.await;
+            tracing::info!("stopping: no new connections; finishing requests in flight");
+        }
+    });
+    // On SIGTERM the workers finish the deliveries they have claimed while requests in flight finish.
+    // Long-lived streams (the check-in queue) would keep the server open forever, so whatever is still
+    // open after the grace period is cut.
+    let grace = shutdown_grace()?;
+    let cut_off = {
+        let signal = signalled(stop.clone());
+        async move {
+            signal.await;
+            tokio::time::sleep(grace).await;
+        }
+    };
+    let workers_done = {
+        let signal = signalled(stop);
+        async move {
+            signal.await;
+            if let Some(workers) = workers {
+                workers.shutdown().await;
+            }
+        }
+    };
+    let serving = async move {
+        let served = tokio::select! {
+            served = server => served,
+            () = cut_off => {
+                tracing::warn!(seconds = grace.as_secs(), "requests still open after the grace period: closing them");
+                Ok(())
+            }
+        };
+        // However serving ended, the workers stop too.
+        let _ = stopping.send(true);
+        served
+    };
+    let (served, ()) = tokio::join!(serving, workers_done);
+    served?;
     expiry.abort();
     retention.abort();
-    if let Some(workers) = workers {
-        workers.shutdown().await;
-    }
     store.close().await;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long a stopping server lets requests in flight finish: `CANOPY_SHUTDOWN_GRACE` seconds (10).
+fn shutdown_grace() -> anyhow::Result<std::time::Duration> {
+    let seconds = match std::env::var("CANOPY_SHUTDOWN_GRACE") {
+        Ok(value) => value.trim().parse().with_context(|| {
+            format!("CANOPY_SHUTDOWN_GRACE must be whole seconds, not '{value}'")
+        })?,
+        Err(_) => 10,
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 async fn shutdown_signal() {

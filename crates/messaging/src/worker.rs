@@ -189,9 +189,11 @@ impl SmsWorker {
                 tracing::info!(sms = %message.id, provider = self.provider.name(), attempt = message.attempts, "sms sent")
             }
             SmsOutcome::Retry { error, at } => {
+                metrics::counter!("canopy_delivery_failures_total", "outbox" => "sms", "final" => "false").increment(1);
                 tracing::warn!(sms = %message.id, attempt = message.attempts, %error, retry_at = %at, "sms failed; will retry")
             }
             SmsOutcome::Failed { error } => {
+                metrics::counter!("canopy_delivery_failures_total", "outbox" => "sms", "final" => "true").increment(1);
                 tracing::error!(sms = %message.id, attempt = message.attempts, %error, "sms failed; giving up")
             }
             SmsOutcome::Skipped { reason } => {
@@ -310,6 +312,12 @@ impl WebhookWorker {
                 tracing::info!(delivery = %due.id, event = %due.event_type, attempt = due.attempt, "webhook delivered")
             }
             Some(e) => {
+                let last = if state == DeliveryState::Failed {
+                    "true"
+                } else {
+                    "false"
+                };
+                metrics::counter!("canopy_delivery_failures_total", "outbox" => "webhooks", "final" => last).increment(1);
                 tracing::warn!(delivery = %due.id, event = %due.event_type, attempt = due.attempt, error = %e, ?state, "webhook attempt failed")
             }
         }

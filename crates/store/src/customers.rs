@@ -674,7 +674,7 @@ fn map_unique(err: sqlx::Error, existing: Option<CustomerId>) -> StoreError {
         };
         StoreError::DuplicateCustomer { field, existing }
     } else {
-        StoreError::Database(err)
+        StoreError::from(err)
     }
 }
 

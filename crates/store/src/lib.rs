@@ -11,6 +11,7 @@
 
 pub(crate) mod audit;
 mod backend;
+mod backup;
 mod checkins;
 mod consent;
 mod customers;
@@ -22,15 +23,18 @@ pub(crate) mod loyalty;
 mod orders;
 pub mod privacy;
 mod retail;
+mod schema;
 mod search;
 mod sms;
 mod staff;
+mod stats;
 mod time;
 pub(crate) mod verification;
 mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
-pub use backend::{Engine, Store};
+pub use backend::{Engine, MigrationStatus, Store};
+pub use backup::{BackupReport, restore_sqlite, verify_sqlite_backup};
 pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use consent::KeywordOutcome;
 pub use customers::{CustomerPage, NewCustomerRecord};
@@ -48,8 +52,10 @@ pub use orders::{
 };
 pub use privacy::{ErasureReport, PurgeReport, RetentionState};
 pub use retail::ImportSummary;
+pub use schema::SchemaDescription;
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
 pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
+pub use stats::{OutboxDepth, PoolStats};
 pub use time::{from_micros, to_micros};
 pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};
 pub use webhooks::{

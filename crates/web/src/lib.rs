@@ -10,6 +10,7 @@ mod error;
 mod extract;
 pub mod id_image_keys;
 mod input;
+pub mod metrics;
 mod openapi;
 mod photo;
 mod routes;
@@ -28,11 +29,13 @@ pub use id_image_keys::IdImageKeys;
 /// Rotates a grayscale image about its centre (the photo decoder's sweep; tests use it to tilt
 /// generated barcodes).
 pub use photo::rotate as rotate_gray;
-pub use state::{AppState, Settings};
+pub use state::{AppState, Clock, Settings};
 
 /// The whole application as a router, for tests that call it without a socket.
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     routes::router(&state)
+        .route_layer(axum::middleware::from_fn(metrics::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -49,4 +52,9 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Serves `/metrics` (Prometheus text) on its own listener, apart from the API.
+pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, metrics::router(state)).await
 }

@@ -12,7 +12,7 @@ use crate::routes::{
 #[openapi(
     info(title = "Canopy API", description = "Customer management for licensed cannabis retailers."),
     paths(
-        crate::routes::health::healthz,
+        crate::routes::health::healthz, crate::routes::health::readyz,
         customers::list_or_search, customers::create, customers::read, customers::update,
         customers::list_notes, customers::add_note, customers::ban, customers::unban,
         stores::list, stores::create, stores::read, stores::update,

@@ -54,6 +54,7 @@ pub async fn sign_in(
             .store
             .record_sign_in_failure(&key, None, "rate_limited", false, &origin, now)
             .await?;
+        crate::metrics::sign_in_failed("rate_limited");
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -85,6 +86,7 @@ pub async fn sign_in(
             .store
             .record_sign_in_failure(&key, user.map(|u| u.id), reason, true, &origin, now)
             .await?;
+        crate::metrics::sign_in_failed(reason);
         return Err(invalid_credentials());
     };
 

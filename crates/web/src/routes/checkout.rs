@@ -292,14 +292,24 @@ async fn checkout(
         .await?
     {
         CheckoutOutcome::Placed { response, .. } => {
+            crate::metrics::checkout_decision("placed", []);
             Ok(json_response(StatusCode::CREATED, response, false))
         }
-        CheckoutOutcome::Replayed { status, response } => Ok(json_response(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-            response,
-            true,
-        )),
-        CheckoutOutcome::Refused(evaluation) => Err(refused(*evaluation)),
+        CheckoutOutcome::Replayed { status, response } => {
+            crate::metrics::checkout_decision("replayed", []);
+            Ok(json_response(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+                response,
+                true,
+            ))
+        }
+        CheckoutOutcome::Refused(evaluation) => {
+            crate::metrics::checkout_decision(
+                "refused",
+                evaluation.reasons.iter().map(|r| r.code.as_str()),
+            );
+            Err(refused(*evaluation))
+        }
     }
 }
 

@@ -180,7 +180,10 @@ async fn list_or_search(
     let (customers, next_cursor) = match params.q.as_deref().map(str::trim) {
         Some(q) if !q.is_empty() => {
             let limit = limit_param(params.limit, 20)?;
-            (state.store.search_customers(q, limit as usize).await?, None)
+            let started = std::time::Instant::now();
+            let found = state.store.search_customers(q, limit as usize).await?;
+            crate::metrics::lookup(crate::metrics::lookup_kind(q), started);
+            (found, None)
         }
         _ => {
             let limit = limit_param(params.limit, 50)?;

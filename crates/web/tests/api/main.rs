@@ -7,6 +7,7 @@ mod id;
 mod limits_meter;
 mod loyalty;
 mod messaging;
+mod ops;
 mod orders;
 mod permissions;
 mod privacy;

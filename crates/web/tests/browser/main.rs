@@ -10,7 +10,7 @@ use harness::{Browser, Driver};
 use serde_json::json;
 
 async fn app() -> TestApp {
-    TestApp::spawn(Engine::Sqlite).await.expect("sqlite app")
+    TestApp::spawn(Engine::Sqlite).await
 }
 
 async fn create_customer(app: &TestApp, body: serde_json::Value) -> String {
