@@ -987,6 +987,30 @@ impl Store {
         })
     }
 
+    /// Column names per table (`(table, column)`), every table of the schema except search internals.
+    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
+        let rows: Vec<(String, String)> = match &self.backend {
+            Backend::Sqlite { read, .. } => {
+                sqlx::query_as(
+                    "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
+                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' \
+                     AND m.name NOT LIKE 'customers_fts%' ORDER BY 1, 2",
+                )
+                .fetch_all(read)
+                .await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
+                     WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%' ORDER BY 1, 2",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows)
+    }
+
     /// Every `table.column` whose text contains `needle` (case-insensitive), over every table of the
     /// schema: what an auditor (and the erasure test) runs to prove a value is gone.
     pub async fn tables_containing_text(&self, needle: &str) -> Result<Vec<String>> {
