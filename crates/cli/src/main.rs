@@ -10,6 +10,7 @@ mod demo_orders;
 mod id_cmd;
 mod limits_cmd;
 mod loyalty_cmd;
+mod privacy_cmd;
 mod products_cmd;
 mod staff_cmd;
 mod transfer_cmd;
@@ -99,6 +100,8 @@ enum Command {
     Import(transfer_cmd::ImportArgs),
     /// Export data as CSV.
     Export(transfer_cmd::ExportArgs),
+    /// Data policies, right-to-know exports, erasures and the retention purge.
+    Privacy(privacy_cmd::PrivacyArgs),
     /// Copy a SQLite database to a file while it is in use, and verify the copy.
     Backup(backup_cmd::BackupArgs),
     /// Put a SQLite backup in place of the database (stop the server first).
@@ -226,6 +229,7 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
             Command::User(args) => staff_cmd::run_user(args, &file).await,
             Command::Apikey(args) => staff_cmd::run_apikey(args, &file).await,
             Command::Loyalty(args) => loyalty_cmd::run(args, &file).await,
+            Command::Privacy(args) => privacy_cmd::run(args, &file).await,
         }
     })
 }
@@ -426,6 +430,7 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         });
     }
     let expiry = tokio::spawn(loyalty_cmd::expire_hourly(store.clone()));
+    let retention = tokio::spawn(privacy_cmd::purge_hourly(store.clone()));
     let (stopping, stop) = tokio::sync::watch::channel(false);
     let stopping = std::sync::Arc::new(stopping);
     tokio::spawn({
@@ -480,6 +485,7 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
     let (served, ()) = tokio::join!(serving, workers_done);
     served?;
     expiry.abort();
+    retention.abort();
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -23,10 +23,13 @@ pub enum EventKind {
     LoyaltyChanged,
     #[serde(rename = "checkin.created")]
     CheckinCreated,
+    /// A customer's personal data was erased at their request (the payload carries only the id).
+    #[serde(rename = "customer.erased")]
+    CustomerErased,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 10] = [
         EventKind::CustomerCreated,
         EventKind::CustomerUpdated,
         EventKind::CustomerBanned,
@@ -36,6 +39,7 @@ impl EventKind {
         EventKind::OrderStatusChanged,
         EventKind::LoyaltyChanged,
         EventKind::CheckinCreated,
+        EventKind::CustomerErased,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,7 @@ impl EventKind {
             EventKind::OrderStatusChanged => "order.status_changed",
             EventKind::LoyaltyChanged => "loyalty.changed",
             EventKind::CheckinCreated => "checkin.created",
+            EventKind::CustomerErased => "customer.erased",
         }
     }
 

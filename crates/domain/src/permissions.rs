@@ -67,6 +67,15 @@ pub enum Permission {
     /// not included in `all`).
     #[serde(rename = "limits:state_sync")]
     StateSync,
+    /// Answer a right-to-know request: export everything held about a customer (logged).
+    #[serde(rename = "privacy:export")]
+    PrivacyExport,
+    /// Erase a customer's personal data at their request (logged, irreversible).
+    #[serde(rename = "privacy:erase")]
+    PrivacyErase,
+    /// Read medical card data where it is not needed for a sale (exports; audited).
+    #[serde(rename = "medical:read")]
+    MedicalRead,
 }
 
 impl Permission {
@@ -89,6 +98,9 @@ impl Permission {
         Permission::PriceOverride,
         Permission::ExternalLines,
         Permission::StateSync,
+        Permission::PrivacyExport,
+        Permission::PrivacyErase,
+        Permission::MedicalRead,
     ];
 
     /// The scope name, e.g. `customers:read`.
@@ -112,6 +124,9 @@ impl Permission {
             Permission::PriceOverride => "orders:price_override",
             Permission::ExternalLines => "orders:external_lines",
             Permission::StateSync => "limits:state_sync",
+            Permission::PrivacyExport => "privacy:export",
+            Permission::PrivacyErase => "privacy:erase",
+            Permission::MedicalRead => "medical:read",
         }
     }
 
@@ -284,6 +299,8 @@ impl Role {
                     | AuditRead
                     | CatalogWrite
                     | PriceOverride
+                    | PrivacyExport
+                    | MedicalRead
             );
         match self {
             Role::Budtender => budtender,
@@ -292,7 +309,11 @@ impl Role {
                 manager
                     || matches!(
                         permission,
-                        StaffManage | ApiKeysManage | SettingsWrite | ExternalLines
+                        StaffManage
+                            | ApiKeysManage
+                            | SettingsWrite
+                            | ExternalLines
+                            | PrivacyErase
                     )
             }
         }

@@ -272,35 +272,9 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<Customer> {
-        let id = CustomerId::new();
         let mut tx = self.begin().await?;
-        self.ensure_unique(&mut tx, &draft, None).await?;
-        insert_customer(&mut tx, id, &draft, now).await?;
-        let customer = Customer {
-            id,
-            details: draft,
-            created_at: now,
-            updated_at: now,
-            ban: None,
-        };
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            "customer.create",
-            "customer",
-            Some(&id.to_string()),
-            &audit_view(&customer),
-        )
-        .await?;
-        events::emit(
-            &mut tx,
-            EventKind::CustomerCreated,
-            &id.to_string(),
-            serde_json::json!({ "customer": audit_view(&customer) }),
-            now,
-        )
-        .await?;
+        crate::privacy::refuse_erased(&mut tx, &[&draft], now).await?;
+        let customer = create_in_tx(&mut tx, draft, actor, now).await?;
         tx.commit().await?;
         Ok(customer)
     }
@@ -317,7 +291,7 @@ impl Store {
         let before = fetch_customer(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound { entity: "customer" })?;
-        self.ensure_unique(&mut tx, &draft, Some(id)).await?;
+        Self::ensure_unique(&mut tx, &draft, Some(id)).await?;
         write_draft(&mut tx, id, &draft, now).await?;
         let after = Customer {
             details: draft,
@@ -664,7 +638,6 @@ impl Store {
     }
 
     async fn ensure_unique(
-        &self,
         tx: &mut Tx,
         draft: &CustomerDraft,
         except: Option<CustomerId>,
@@ -713,6 +686,44 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Creates a customer inside `tx`: uniqueness check, row, audit row and `customer.created` event.
+pub(crate) async fn create_in_tx(
+    tx: &mut Tx,
+    draft: CustomerDraft,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<Customer> {
+    let id = CustomerId::new();
+    Store::ensure_unique(tx, &draft, None).await?;
+    insert_customer(tx, id, &draft, now).await?;
+    let customer = Customer {
+        id,
+        details: draft,
+        created_at: now,
+        updated_at: now,
+        ban: None,
+    };
+    audit::record(
+        tx,
+        actor,
+        now,
+        "customer.create",
+        "customer",
+        Some(&id.to_string()),
+        &audit_view(&customer),
+    )
+    .await?;
+    events::emit(
+        tx,
+        EventKind::CustomerCreated,
+        &id.to_string(),
+        serde_json::json!({ "customer": audit_view(&customer) }),
+        now,
+    )
+    .await?;
+    Ok(customer)
 }
 
 fn map_unique(err: sqlx::Error, existing: Option<CustomerId>) -> StoreError {

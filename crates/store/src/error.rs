@@ -21,6 +21,10 @@ pub enum StoreError {
     /// The change would leave no active admin, so nobody could manage staff or keys any more.
     #[error("this is the last active admin; make someone else an admin first")]
     LastAdmin,
+    /// A request the current state refuses, with a stable code (an erasure while orders are open,
+    /// re-creating a person whose data was erased).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     /// Input that only the database can judge (an unknown SKU, a return of more than was sold).
     #[error("{field}: {message}")]
     Invalid {

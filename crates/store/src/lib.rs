@@ -21,6 +21,7 @@ mod groups;
 mod imports;
 pub(crate) mod loyalty;
 mod orders;
+pub mod privacy;
 mod retail;
 mod schema;
 mod search;
@@ -49,6 +50,7 @@ pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
     LoyaltyReceipt, OrderFilter, OrderPage, ResolvedLine,
 };
+pub use privacy::{ErasureReport, PurgeReport, RetentionState};
 pub use retail::ImportSummary;
 pub use schema::SchemaDescription;
 pub use search::{MAX_SEARCH_DEPTH, SearchPage};

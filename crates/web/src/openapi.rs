@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     api_keys, audit, checkins, checkout, consent, customers, groups, id_scans, imports, loyalty,
-    orders, products, session, sms, staff, stores, verification, webhooks,
+    orders, privacy, products, session, sms, staff, stores, verification, webhooks,
 };
 
 #[derive(OpenApi)]
@@ -35,6 +35,7 @@ use crate::routes::{
         imports::import_customers, imports::export_customers, imports::export_orders,
         id_scans::scan, verification::verify, verification::id_image, verification::medical_card,
         verification::set_medical_card, verification::link_patient, verification::unlink_patient,
+        privacy::export, privacy::erase, privacy::retention, privacy::create_returning, privacy::policy,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "stores", description = "Retail stores: licence, jurisdiction, zone, limits enforcement"),
@@ -51,7 +52,8 @@ use crate::routes::{
         (name = "sms", description = "Order-status texts: templates, outbox, inbound STOP/START"),
         (name = "webhooks", description = "Signed outbound webhooks for partners"),
         (name = "imports", description = "Customer CSV import from other systems, and export"),
-        (name = "id", description = "ID scanning and verification, ID images, medical cards and caregivers")),
+        (name = "id", description = "ID scanning and verification, ID images, medical cards and caregivers"),
+        (name = "privacy", description = "Right to know and to delete, retention, the data policy in force")),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session_cookie" = []))
 )]

@@ -10,6 +10,7 @@ pub(crate) mod id_scans;
 pub(crate) mod imports;
 pub(crate) mod loyalty;
 pub(crate) mod orders;
+pub(crate) mod privacy;
 pub(crate) mod products;
 pub(crate) mod session;
 pub(crate) mod sms;
@@ -28,6 +29,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     // Every route here needs a signed-in user or an API key (deny by default): add new areas to this list.
     let protected = Router::new()
         .merge(customers::routes())
+        .merge(privacy::routes())
         .merge(stores::routes())
         .merge(products::routes())
         .merge(groups::routes())

@@ -12,6 +12,7 @@ mod messaging;
 mod ops;
 mod orders;
 mod permissions;
+mod privacy;
 mod search;
 mod security;
 mod ui;

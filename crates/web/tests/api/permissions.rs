@@ -202,6 +202,24 @@ const ENDPOINTS: &[Endpoint] = &[
         Some(CustomersRead),
     ),
     row(
+        Method::GET,
+        "/api/v1/customers/{customer}/privacy-export",
+        None,
+        Some(PrivacyExport),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/retention",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/privacy/policy",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
         Method::POST,
         "/api/v1/customers/{customer}/consent",
         Some(

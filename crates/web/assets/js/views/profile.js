@@ -8,6 +8,7 @@ import { session, can } from '../session.js';
 import { handoff } from '../handoff.js';
 import * as fmt from '../format.js';
 import { checkIn } from './queue.js';
+import { privacyActions, retentionSlot } from './privacy.js';
 
 const enc = encodeURIComponent;
 
@@ -105,7 +106,8 @@ function build(c, ctx, refresh, scanned) {
       : null,
     can('customers:write') ? h('a', { class: 'btn', href: `/app/customers/${enc(id)}/edit`, 'data-link': true }, icon('edit'), 'Edit') : null,
     can('customers:ban') ? banToggle(c, refresh) : null,
-    checkinRefusal && session.storeId && can('checkin:write') ? h('div', { class: 'action-why hint', id: 'checkin-why', 'data-test': 'checkin-why' }, `Check-in and sale unavailable — ${checkinRefusal}`) : null);
+    checkinRefusal && session.storeId && can('checkin:write') ? h('div', { class: 'action-why hint', id: 'checkin-why', 'data-test': 'checkin-why' }, `Check-in and sale unavailable — ${checkinRefusal}`) : null,
+    ...privacyActions(c, refresh));
 
   const out = [];
   if (scanned) out.push(scanBanner(c, scanned, refresh));
@@ -486,6 +488,7 @@ function idPanel(c) {
     }, icon('card'), 'Show ID image');
     body.append(h('div', { class: 'row-start' }, button), slot);
   }
+  body.append(retentionSlot(c));
   return panel('ID & eligibility', null, body);
 }
 
