@@ -79,7 +79,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 21] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::CheckIn,
