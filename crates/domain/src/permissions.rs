@@ -309,11 +309,7 @@ impl Role {
                 manager
                     || matches!(
                         permission,
-                        StaffManage
-                            | ApiKeysManage
-                            | SettingsWrite
-                            | ExternalLines
-                            | PrivacyErase
+                        StaffManage | ApiKeysManage | SettingsWrite | ExternalLines | PrivacyErase
                     )
             }
         }
