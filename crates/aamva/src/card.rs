@@ -68,12 +68,26 @@ impl DocumentType {
     }
 }
 
+/// A problem with one field of a card that leaves the rest readable: a damaged
+/// or odd card still yields every other field, and staff are told why it
+/// cannot be used for what needs that field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CardProblem {
+    /// The output field name (`license_number`).
+    pub field: &'static str,
+    /// `placeholder` (the card writes `NONE`, `unavl`… there) or `missing`.
+    pub code: &'static str,
+    /// What staff read out: what the card says there and what follows.
+    pub message: String,
+}
+
 /// Everything read from one AAMVA payload.
 ///
-/// Only what a profile cannot do without is guaranteed (`dob`,
-/// `license_number`, and the header's `iin` and `aamva_version`); every
-/// other field is `None` when the card lacks it, writes a placeholder
-/// (`NONE`, `unavl`) or writes something unreadable. Text fields are trimmed
+/// Only the date of birth (the age check cannot do without it) and the
+/// header's `iin` and `aamva_version` are guaranteed. Every other field is
+/// `None` when the card lacks it, writes a placeholder (`NONE`, `unavl`) or
+/// writes something unreadable; a missing or placeholder document number is
+/// also named in `problems`, since without it the card cannot verify anyone. Text fields are trimmed
 /// of padding and trailing commas. `elements` keeps every raw value as
 /// written, for audit and for fields this struct does not map.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -97,7 +111,8 @@ pub struct IdCard {
     pub sex: Option<Sex>,
     /// Customer ID number (`DAQ`), trimmed but otherwise as printed: dashes
     /// and spaces are kept because that is how staff will read it off the card.
-    pub license_number: String,
+    /// `None` when the card leaves it out or writes a placeholder (see `problems`).
+    pub license_number: Option<String>,
     /// Address state/province (`DAJ`), else the issuing jurisdiction.
     pub state: Option<String>,
     /// Issuing jurisdiction from the IIN (e.g. `VA`, `ON`), else `DAJ`.
@@ -132,6 +147,8 @@ pub struct IdCard {
     pub subfiles: Vec<SubfileDesignator>,
     /// Every element read, ID → raw value (jurisdiction `Z??` elements too).
     pub elements: Elements,
+    /// Fields that could not be read, with why.
+    pub problems: Vec<CardProblem>,
 }
 
 /// Trims padding and trailing commas (Canadian v03 writes `TESTER,`) and
@@ -161,18 +178,27 @@ pub(crate) fn assemble(header: Header<'_>, body: &Body<'_>) -> Result<IdCard, Pa
     let layout = dates::expected_layout(header.version, country == Some(Country::Canada));
     let date = |id: &str| body.get(id).and_then(|v| dates::parse(v, layout));
 
-    let dob = date("DBB");
-    let license_number = get("DAQ");
-    let (Some(dob), Some(license_number)) = (dob, license_number) else {
-        let mut missing = Vec::new();
-        if dob.is_none() {
-            missing.push("dob");
-        }
-        if license_number.is_none() {
-            missing.push("license_number");
-        }
-        return Err(ParseError::MissingFields(missing));
+    let Some(dob) = date("DBB") else {
+        return Err(ParseError::MissingFields(vec!["dob"]));
     };
+    let license_number = get("DAQ");
+    let mut problems = Vec::new();
+    if license_number.is_none() {
+        problems.push(match body.get("DAQ").map(str::trim).filter(|r| !r.is_empty()) {
+            Some(raw) => CardProblem {
+                field: "license_number",
+                code: "placeholder",
+                message: format!(
+                    "the card's document number reads {raw:?}: it cannot verify the holder; ask for another ID"
+                ),
+            },
+            None => CardProblem {
+                field: "license_number",
+                code: "missing",
+                message: "the card has no document number: it cannot verify the holder; ask for another ID".into(),
+            },
+        });
+    }
 
     let name = name(body, header.iin);
     let street = get("DAG").or_else(|| get("DAL"));
@@ -201,7 +227,7 @@ pub(crate) fn assemble(header: Header<'_>, body: &Body<'_>) -> Result<IdCard, Pa
         expiry: date("DBA"),
         issue_date: date("DBD"),
         sex: get("DBC").and_then(Sex::from_code),
-        license_number: license_number.to_owned(),
+        license_number: license_number.map(str::to_owned),
         state: state.or(issuer_code).map(str::to_owned),
         jurisdiction: issuer_code.or(state).map(str::to_owned),
         street: street.map(str::to_owned),
@@ -221,6 +247,7 @@ pub(crate) fn assemble(header: Header<'_>, body: &Body<'_>) -> Result<IdCard, Pa
         number_of_entries: header.number_of_entries,
         subfiles: header.designators,
         elements: Elements::from_pairs(body.elements.iter().map(|e| (e.id, e.value))),
+        problems,
     })
 }
 
@@ -292,7 +319,7 @@ pub struct Summary {
     /// See [`IdCard::sex`].
     pub sex: Option<Sex>,
     /// See [`IdCard::license_number`].
-    pub license_number: String,
+    pub license_number: Option<String>,
     /// See [`IdCard::state`].
     pub state: Option<String>,
     /// See [`IdCard::city`].
@@ -309,6 +336,8 @@ pub struct Summary {
     pub iin: String,
     /// See [`IdCard::document_type`].
     pub document_type: Option<DocumentType>,
+    /// See [`IdCard::problems`].
+    pub problems: Vec<CardProblem>,
 }
 
 impl From<IdCard> for Summary {
@@ -331,6 +360,7 @@ impl From<IdCard> for Summary {
             aamva_version: c.aamva_version,
             iin: c.iin,
             document_type: c.document_type,
+            problems: c.problems,
         }
     }
 }

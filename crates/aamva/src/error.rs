@@ -20,10 +20,10 @@ pub enum ParseError {
     /// A header was found but no data elements follow it.
     #[error("AAMVA header found but no data elements follow it; rescan the card")]
     NoElements,
-    /// Data elements were read, but not the ones a profile cannot do without
-    /// (date of birth for the age check, the licence/ID number to identify
-    /// the document). Names are the output field names (`dob`,
-    /// `license_number`).
+    /// Data elements were read, but not the one a card is no use without:
+    /// the date of birth, for the age check. Names are the output field
+    /// names (`dob`). A missing document number is not fatal: the card is
+    /// read with the problem named (`IdCard::problems`).
     #[error("card is missing or has unreadable mandatory fields: {}; rescan the card", .0.join(", "))]
     MissingFields(Vec<&'static str>),
 }

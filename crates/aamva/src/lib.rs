@@ -50,7 +50,6 @@
 //! real calendar date in 1900–2199 is accepted; `00000000`, `NONE` and other
 //! junk read as absent. See `dates`.
 
-#![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -74,7 +73,7 @@ mod jurisdiction;
 mod names;
 mod raw;
 
-pub use card::{DocumentType, IdCard, Sex, Summary};
+pub use card::{CardProblem, DocumentType, IdCard, Sex, Summary};
 pub use error::ParseError;
 pub use header::SubfileDesignator;
 pub use jiff::civil::Date;

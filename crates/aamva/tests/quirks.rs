@@ -118,3 +118,124 @@ fn under_21_until_is_dob_plus_21_years() {
         Some(c.dob.saturating_add(jiff::Span::new().years(21)))
     );
 }
+
+fn payload(id: &str) -> String {
+    let json: Value = serde_json::from_str(include_str!("fixtures/aamva-vectors.json")).unwrap();
+    json.as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == id)
+        .unwrap()["payload"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn a_placeholder_or_missing_document_number_still_yields_every_other_field() {
+    // IdParser's Massachusetts 2009 card, with its DAQ written the way damaged or specimen cards
+    // write mandatory elements they lack (`NONE`, `unavl`), and with DAQ left out.
+    let original = payload("idparser-ma-2009");
+    for (variant, code) in [
+        (original.replace("DAQS65807412", "DAQNONE"), "placeholder"),
+        (original.replace("DAQS65807412", "DAQunavl"), "placeholder"),
+        (original.replace("DAQS65807412\n", ""), "missing"),
+    ] {
+        let c = parse(&variant).unwrap();
+        assert_eq!(c.license_number, None, "{code}");
+        assert_eq!(
+            (c.problems[0].field, c.problems[0].code),
+            ("license_number", code)
+        );
+        assert_eq!(c.dob, jiff::civil::date(1977, 7, 7));
+        assert_eq!(c.expiry, d(2020, 7, 7));
+        assert_eq!(
+            (c.first_name.as_deref(), c.last_name.as_deref()),
+            (Some("ROBERT"), Some("SMITH"))
+        );
+        assert_eq!(c.jurisdiction.as_deref(), Some("MA"));
+    }
+    assert!(card("idparser-ma-2009").problems.is_empty());
+}
+
+#[test]
+fn v01_full_names_split_in_every_separator_form() {
+    // The DAA forms the public suites carry (IdParser CT, MO, OR, LA, DC, SC, PA; benhovinga), and
+    // the same forms rebuilt on the benhovinga v01 card.
+    for (id, first, middle, last) in [
+        ("idparser-ct", "ADULT", Some("A"), "CTLIC"),
+        ("idparser-mo", "FirstNameTest", None, "LastNameTest"),
+        ("idparser-or", "MARY", Some("JONES"), "SMITH"),
+        ("idparser-la", "MARCIA", Some("MOTORIST"), "JONES"),
+        ("idparser-dc", "DIANA", Some("ROBIN"), "AL-MAAR"),
+        (
+            "idparser-core-sc-aamva2000-dbg",
+            "MARY",
+            Some("ROBINS"),
+            "SMITH",
+        ),
+        (
+            "idparser-pa-two-middle-names",
+            "JOHN",
+            Some("ROBERT LEE"),
+            "SMITH",
+        ),
+    ] {
+        let c = card(id);
+        assert_eq!(
+            (
+                c.first_name.as_deref(),
+                c.middle_name.as_deref(),
+                c.last_name.as_deref()
+            ),
+            (Some(first), middle, Some(last)),
+            "{id}"
+        );
+    }
+    let v1 = payload("benhovinga-v1");
+    for (daa, first, middle, last, suffix) in [
+        (
+            "PUBLIC,JOHN,QUINCY,",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            None,
+        ),
+        ("PUBLIC,JOHN,,JR", "JOHN", None, "PUBLIC", Some("JR")),
+        (
+            "PUBLIC, JOHN QUINCY",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            None,
+        ),
+        ("PUBLIC$JOHN$QUINCY", "JOHN", Some("QUINCY"), "PUBLIC", None),
+        (
+            "PUBLIC@JOHN@QUINCY@3RD",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            Some("3RD"),
+        ),
+        ("JOHN QUINCY PUBLIC", "JOHN", Some("QUINCY"), "PUBLIC", None),
+        (
+            "JOHN QUINCY PUBLIC JR",
+            "JOHN",
+            Some("QUINCY"),
+            "PUBLIC",
+            Some("JR"),
+        ),
+    ] {
+        let c = parse(&v1.replace("DAAPUBLIC,JOHN,Q", &format!("DAA{daa}"))).unwrap();
+        assert_eq!(
+            (
+                c.first_name.as_deref(),
+                c.middle_name.as_deref(),
+                c.last_name.as_deref(),
+                c.suffix.as_deref()
+            ),
+            (Some(first), middle, Some(last), suffix),
+            "{daa}"
+        );
+    }
+}

@@ -15,8 +15,49 @@ use rand::{Rng, SeedableRng};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
+    /// Print the figures (and the machine) as one JSON object, to compare runs.
+    #[arg(long, global = true)]
+    pub json: bool,
     #[command(subcommand)]
     pub what: BenchKind,
+}
+
+/// What a figure was measured on: the machine's cores and how busy it was. Figures from a shared machine
+/// are only comparable with the load average beside them.
+pub struct Machine {
+    pub cores: usize,
+    /// 1, 5 and 15 minute load averages from `/proc/loadavg` (empty where there is none).
+    pub load_average: Vec<f64>,
+}
+
+impl Machine {
+    pub fn now() -> Machine {
+        let load_average = std::fs::read_to_string("/proc/loadavg")
+            .map(|text| {
+                text.split_whitespace()
+                    .take(3)
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Machine {
+            cores: std::thread::available_parallelism().map_or(1, usize::from),
+            load_average,
+        }
+    }
+
+    pub fn describe(&self, when: &str) -> String {
+        let load: Vec<String> = self
+            .load_average
+            .iter()
+            .map(|l| format!("{l:.2}"))
+            .collect();
+        format!(
+            "{} cores, load average {when} {}",
+            self.cores,
+            load.join(" ")
+        )
+    }
 }
 
 #[derive(clap::Subcommand)]
@@ -42,6 +83,10 @@ pub struct SearchBench {
     /// Queries per kind.
     #[arg(long, default_value_t = 400)]
     pub queries: usize,
+    /// Lookups per kind sent before timing starts. 0 (the default) times the very first lookups a freshly
+    /// started server answers.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
 }
 
 /// A `canopy serve` process of the benchmark's own on a free loopback port; killed when dropped,
@@ -105,7 +150,11 @@ pub(crate) async fn seed_customers_up_to(store: &Store, want: u64) -> anyhow::Re
     Ok(have.max(want))
 }
 
-pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyhow::Result<()> {
+pub async fn search(
+    args: SearchBench,
+    file: &crate::config::FileConfig,
+    json: bool,
+) -> anyhow::Result<serde_json::Value> {
     let url = args.db.url(file);
     let store = Store::open(&url).await?;
     let customers = seed_customers_up_to(&store, args.customers).await?;
@@ -114,23 +163,32 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
     store.close().await;
 
     let client = reqwest::Client::new();
+    let started = Instant::now();
     let server = BenchServer::start(&url, &client).await?;
+    let startup_ms = started.elapsed().as_secs_f64() * 1e3;
     let base = server.base.clone();
     let token = Some(token);
 
-    println!(
-        "engine: {}   customers: {}   queries per kind: {}",
-        engine_name(&url),
-        customers,
-        args.queries
-    );
-    println!(
-        "{:<22} {:>9} {:>9} {:>9} {:>8}",
-        "query kind", "p50 ms", "p99 ms", "max ms", "hits"
-    );
+    if !json {
+        println!(
+            "engine: {}   customers: {}   queries per kind: {}   warm-up per kind: {}   server up in {:.0} ms",
+            engine_name(&url),
+            customers,
+            args.queries,
+            args.warmup,
+            startup_ms
+        );
+        println!(
+            "{:<22} {:>9} {:>9} {:>9} {:>8}",
+            "query kind", "p50 ms", "p99 ms", "max ms", "hits"
+        );
+    }
+    let mut kinds = Vec::new();
     for (kind, list) in &queries {
-        // One warm-up pass so the figures describe a server that has been running, not a cold cache.
-        for q in list.iter().take(20) {
+        if list.is_empty() {
+            continue;
+        }
+        for q in list.iter().take(args.warmup) {
             lookup(&client, &base, q, token.as_deref()).await?;
         }
         let mut times = Vec::with_capacity(list.len());
@@ -145,18 +203,34 @@ pub async fn search(args: SearchBench, file: &crate::config::FileConfig) -> anyh
         let pct = |p: f64| {
             times[((times.len() as f64 * p) as usize).min(times.len() - 1)].as_secs_f64() * 1e3
         };
-        println!(
-            "{kind:<22} {:>9.2} {:>9.2} {:>9.2} {:>7.0}%",
-            pct(0.50),
-            pct(0.99),
-            pct(1.0),
-            100.0 * hits as f64 / list.len() as f64
-        );
+        let hit_rate = 100.0 * hits as f64 / list.len() as f64;
+        if !json {
+            println!(
+                "{kind:<22} {:>9.2} {:>9.2} {:>9.2} {:>7.0}%",
+                pct(0.50),
+                pct(0.99),
+                pct(1.0),
+                hit_rate
+            );
+        }
+        kinds.push(serde_json::json!({
+            "kind": kind, "queries": list.len(), "p50_ms": pct(0.5), "p99_ms": pct(0.99),
+            "max_ms": pct(1.0), "hit_percent": hit_rate,
+        }));
     }
-    if let Some(kb) = peak_rss_kb(server.pid()) {
-        println!("server peak RSS: {:.0} MB", kb as f64 / 1024.0);
+    let rss_mb = peak_rss_kb(server.pid()).map(|kb| kb as f64 / 1024.0);
+    if !json && let Some(mb) = rss_mb {
+        println!("server peak RSS: {mb:.0} MB");
     }
-    Ok(())
+    Ok(serde_json::json!({
+        "bench": "search",
+        "engine": engine_name(&url),
+        "customers": customers,
+        "warmup_per_kind": args.warmup,
+        "server_startup_ms": startup_ms,
+        "kinds": kinds,
+        "server_peak_rss_mb": rss_mb,
+    }))
 }
 
 /// An API key of the run's own with just the scopes it needs, so a benchmark goes through
@@ -175,6 +249,7 @@ pub(crate) async fn bench_key(
         prefix: secrets::api_key_prefix(&secret),
         key_hash: secrets::digest(&secret),
         scopes,
+        stores: None,
     };
     store
         .create_api_key(key, &Actor::system("bench"), jiff::Timestamp::now())
@@ -205,15 +280,19 @@ async fn wait_until_up(client: &reqwest::Client, base: &str) -> anyhow::Result<(
     bail!("the server did not come up")
 }
 
+/// One lookup of 20 results; a query written `text|offset` asks for the page starting at `offset`.
 async fn lookup(
     client: &reqwest::Client,
     base: &str,
     q: &str,
     token: Option<&str>,
 ) -> anyhow::Result<usize> {
-    let mut req = client
-        .get(format!("{base}/api/v1/customers"))
-        .query(&[("q", q), ("limit", "20")]);
+    let (q, offset) = q.rsplit_once('|').unwrap_or((q, "0"));
+    let mut req = client.get(format!("{base}/api/v1/customers")).query(&[
+        ("q", q),
+        ("limit", "20"),
+        ("offset", offset),
+    ]);
     if let Some(token) = token {
         req = req.bearer_auth(token);
     }
@@ -234,6 +313,32 @@ fn peak_rss_kb(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// The name as someone might spell it from hearing it: the first of a few common English respellings that
+/// applies ("sofia" for Sophia, "katherine" for Catherine, "jon" for John), else the name itself.
+fn spelling_variant(name: &str) -> String {
+    for (from, to) in [
+        ("ph", "f"),
+        ("th", "t"),
+        ("ck", "k"),
+        ("c", "k"),
+        ("k", "c"),
+        ("y", "i"),
+        ("ie", "y"),
+        ("ll", "l"),
+        ("nn", "n"),
+        ("tt", "t"),
+        ("oh", "o"),
+        ("ei", "ie"),
+    ] {
+        let skip = name.chars().next().map_or(0, char::len_utf8);
+        if let Some(at) = name[skip..].find(from) {
+            let at = at + skip;
+            return format!("{}{to}{}", &name[..at], &name[at + from.len()..]);
+        }
+    }
+    name.to_string()
 }
 
 /// Queries of each kind, built from customers actually in the database.
@@ -269,6 +374,11 @@ async fn sample_queries(
         ("phone last 4", vec![]),
         ("email prefix", vec![]),
         ("ID number", vec![]),
+        ("short name typo", vec![]),
+        ("spelling variant", vec![]),
+        ("ID number prefix", vec![]),
+        ("area code + name", vec![]),
+        ("name, second page", vec![]),
     ];
     for _ in 0..per_kind {
         let Some(c) = pick(&mut rng) else { break };
@@ -310,7 +420,35 @@ async fn sample_queries(
         }
         if let Some(doc) = &d.id_document {
             kinds[7].1.push(doc.number.clone());
+            kinds[10].1.push(doc.number.chars().take(5).collect());
         }
+        let first: Vec<char> = d.name.first.to_lowercase().chars().collect();
+        if first.len() >= 4 {
+            // Swap two letters inside the first name ("jonh" for John), keeping the first letter.
+            let mut swapped = first.clone();
+            let i = rng.random_range(1..first.len() - 1);
+            swapped.swap(i, i + 1);
+            kinds[8].1.push(format!(
+                "{} {}",
+                swapped.iter().collect::<String>(),
+                d.name.last.to_lowercase()
+            ));
+        }
+        kinds[9].1.push(format!(
+            "{} {}",
+            spelling_variant(&d.name.first.to_lowercase()),
+            d.name.last.to_lowercase()
+        ));
+        if let Some(phone) = &d.phone {
+            kinds[11].1.push(format!(
+                "{} {}",
+                &phone.as_str()[2..5],
+                d.name.last.to_lowercase()
+            ));
+        }
+        kinds[12]
+            .1
+            .push(format!("{}|20", d.name.last.to_lowercase()));
     }
     Ok(kinds)
 }

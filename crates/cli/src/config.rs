@@ -11,12 +11,21 @@ use serde::Deserialize;
 pub struct FileConfig {
     pub db: Option<String>,
     pub listen: Option<String>,
+    /// Where `/metrics` is served (off when unset; `CANOPY_METRICS_LISTEN` wins).
+    pub metrics_listen: Option<String>,
     /// ISO country for phone numbers typed without a country code (default US).
     pub phone_region: Option<String>,
     /// IANA time zone of the store (default: the machine's zone).
     pub time_zone: Option<String>,
     /// Base64 of 32 bytes: the key that encrypts ID images (`CANOPY_ID_IMAGE_KEY` wins).
     pub id_image_key: Option<String>,
+    /// A file holding the ID image key (created on first start if missing): `CANOPY_ID_IMAGE_KEY_FILE`
+    /// wins. Keep it apart from the database (another disk, a secrets mount) so that a copy of the
+    /// database folder does not carry the key to its images.
+    pub id_image_key_file: Option<String>,
+    /// Private networks webhooks may reach besides the public internet (`10.1.2.3`, `10.8.0.0/16`,
+    /// comma-separated): `CANOPY_WEBHOOK_ALLOW` wins.
+    pub webhook_allow: Option<String>,
     /// Retired ID image keys, still used to open older images after a rotation.
     #[serde(default)]
     pub id_image_retired_keys: Vec<String>,

@@ -392,8 +392,14 @@ pub(crate) fn synthetic_customer(
     } else {
         Vec::new()
     };
-    let expiry = created_at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()
-        + (rng.random_range(-200..5 * 365) as i64).days();
+    // Licences run years ahead of today; about one in twenty has lapsed, enough to show the refusal
+    // screens without making most of the demo line unservable.
+    let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let expiry = if rng.random_bool(0.05) {
+        today - (rng.random_range(1..400) as i64).days()
+    } else {
+        today + (rng.random_range(30..6 * 365) as i64).days()
+    };
     let id_document = Some(IdDocument {
         kind: IdDocumentKind::DriversLicense,
         number: format!("{}{:08}", &state[..1], n),

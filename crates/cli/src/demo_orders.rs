@@ -528,6 +528,8 @@ fn synthetic_order(
         external_ref: None,
         patient_id: None,
         limits_override: None,
+        price_override: None,
+        caller_asserted: false,
         placed_at,
         updated_at: placed_at,
         lines,

@@ -150,6 +150,7 @@ mod tests {
             "aamva_version",
             "iin",
             "document_type",
+            "problems",
         ];
         want.sort_unstable();
         keys.sort_unstable();

@@ -1,5 +1,6 @@
 //! The `canopy` binary: one command-line entry point for the server and every admin task.
 
+mod backup_cmd;
 mod bench;
 mod bench_checkout;
 mod bench_duplicates;
@@ -11,6 +12,7 @@ mod duplicates_cmd;
 mod id_cmd;
 mod limits_cmd;
 mod loyalty_cmd;
+mod privacy_cmd;
 mod products_cmd;
 mod staff_cmd;
 mod transfer_cmd;
@@ -102,6 +104,12 @@ enum Command {
     Import(transfer_cmd::ImportArgs),
     /// Export data as CSV.
     Export(transfer_cmd::ExportArgs),
+    /// Data policies, right-to-know exports, erasures and the retention purge.
+    Privacy(privacy_cmd::PrivacyArgs),
+    /// Copy a SQLite database to a file while it is in use, and verify the copy.
+    Backup(backup_cmd::BackupArgs),
+    /// Put a SQLite backup in place of the database (stop the server first).
+    Restore(backup_cmd::RestoreArgs),
 }
 
 #[derive(Args)]
@@ -117,6 +125,10 @@ struct ServeArgs {
     /// Do not run the background workers (SMS and webhook delivery), e.g. on a read-only replica.
     #[arg(long)]
     no_workers: bool,
+    /// Serve Prometheus metrics at `/metrics` on this address (e.g. 127.0.0.1:9090); off when unset.
+    /// Keep it off the public network: it is not behind sign-in.
+    #[arg(long, env = "CANOPY_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
 }
 
 #[derive(Args)]
@@ -173,20 +185,41 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
                 );
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Bench(args) => match args.what {
-                bench::BenchKind::Search(search) => bench::search(search, &file)
-                    .await
-                    .map(|()| ExitCode::SUCCESS),
-                bench::BenchKind::Checkout(checkout) => bench_checkout::run(checkout, &file)
-                    .await
-                    .map(|()| ExitCode::SUCCESS),
-                bench::BenchKind::Duplicates(d) => bench_duplicates::run(d, &file)
-                    .await
-                    .map(|()| ExitCode::SUCCESS),
-                bench::BenchKind::Import(import) => bench_import::run(import, &file)
-                    .await
-                    .map(|()| ExitCode::SUCCESS),
-            },
+            Command::Bench(args) => {
+                let json = args.json;
+                let start = bench::Machine::now();
+                if !json {
+                    println!("machine: {}", start.describe("at start"));
+                }
+                let figures = match args.what {
+                    bench::BenchKind::Search(search) => bench::search(search, &file, json).await?,
+                    bench::BenchKind::Checkout(checkout) => {
+                        bench_checkout::run(checkout, &file).await?;
+                        serde_json::Value::Null
+                    }
+                    bench::BenchKind::Duplicates(d) => {
+                        bench_duplicates::run(d, &file).await?;
+                        serde_json::Value::Null
+                    }
+                    bench::BenchKind::Import(import) => {
+                        bench_import::run(import, &file).await?;
+                        serde_json::Value::Null
+                    }
+                };
+                let end = bench::Machine::now();
+                if json {
+                    let report = serde_json::json!({
+                        "cores": start.cores,
+                        "load_average_start": start.load_average,
+                        "load_average_end": end.load_average,
+                        "figures": figures,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    println!("machine: {}", end.describe("at end"));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
             Command::Products(args) => match args.what {
                 products_cmd::ProductsCommand::Import { db, file: path } => {
                     let store = db.open(&file).await?;
@@ -197,12 +230,15 @@ fn run_async(config_path: Option<PathBuf>, command: Command) -> anyhow::Result<E
             },
             Command::Import(args) => transfer_cmd::import(args, &file).await,
             Command::Export(args) => transfer_cmd::export(args, &file).await,
+            Command::Backup(args) => backup_cmd::backup(args, &file).await,
+            Command::Restore(args) => backup_cmd::restore(args, &file).await,
             Command::Id(args) => id_cmd::run(args),
             Command::Limits(args) => limits_cmd::run(args),
             Command::User(args) => staff_cmd::run_user(args, &file).await,
             Command::Apikey(args) => staff_cmd::run_apikey(args, &file).await,
             Command::Loyalty(args) => loyalty_cmd::run(args, &file).await,
             Command::Duplicates(args) => duplicates_cmd::run(args, &file).await,
+            Command::Privacy(args) => privacy_cmd::run(args, &file).await,
         }
     })
 }
@@ -233,8 +269,18 @@ fn settings(file: &FileConfig) -> anyhow::Result<Settings> {
         secure_cookies: env_flag("CANOPY_SECURE_COOKIES"),
         trust_forwarded_for: env_flag("CANOPY_TRUST_PROXY"),
         sms_inbound_token: env_or("CANOPY_SMS_INBOUND_TOKEN", &file.sms.inbound_token),
+        webhook_policy: std::sync::Arc::new(webhook_policy(file)?),
         ..Settings::default()
     })
+}
+
+/// Where webhooks may connect: public addresses plus `CANOPY_WEBHOOK_ALLOW` / `webhook_allow`.
+fn webhook_policy(file: &FileConfig) -> anyhow::Result<canopy_domain::OutboundPolicy> {
+    match env_or("CANOPY_WEBHOOK_ALLOW", &file.webhook_allow) {
+        Some(list) => canopy_domain::OutboundPolicy::parse(&list)
+            .context("CANOPY_WEBHOOK_ALLOW / webhook_allow"),
+        None => Ok(canopy_domain::OutboundPolicy::public_only()),
+    }
 }
 
 /// A boolean environment variable: `1`, `true` or `yes` (any case) turn it on.
@@ -243,30 +289,47 @@ fn env_flag(name: &str) -> bool {
         .is_ok_and(|v| matches!(v.trim().to_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
-/// The ID image key: `CANOPY_ID_IMAGE_KEY` or the config file; else, for SQLite, a key file next
-/// to the database created on first start; else (PostgreSQL) none, and image uploads are refused.
+/// The ID image key, from the first of: `CANOPY_ID_IMAGE_KEY` or `id_image_key` (the key itself);
+/// `CANOPY_ID_IMAGE_KEY_FILE` or `id_image_key_file` (a file holding it, created on first start, kept
+/// anywhere, e.g. beside other secrets rather than beside the database); for SQLite, the file
+/// `<database>.id-image.key` next to the database. Otherwise (PostgreSQL without a key) none, and
+/// image uploads are refused. Whichever it is, it must be backed up apart from the database.
 fn id_image_keys(
     file: &FileConfig,
     db_url: &str,
 ) -> anyhow::Result<Option<canopy_web::IdImageKeys>> {
-    let configured = std::env::var("CANOPY_ID_IMAGE_KEY")
-        .ok()
-        .filter(|k| !k.trim().is_empty())
-        .or_else(|| file.id_image_key.clone());
-    if let Some(key) = configured {
+    if let Some(key) = env_or("CANOPY_ID_IMAGE_KEY", &file.id_image_key) {
         let keys = canopy_web::IdImageKeys::from_base64(&key, &file.id_image_retired_keys)
             .context("CANOPY_ID_IMAGE_KEY / id_image_key")?;
         return Ok(Some(keys));
     }
-    if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") {
-        tracing::warn!("no CANOPY_ID_IMAGE_KEY: ID image uploads are disabled");
-        return Ok(None);
-    }
-    let path = format!(
-        "{}.id-image.key",
-        db_url.strip_prefix("sqlite://").unwrap_or(db_url)
-    );
-    let keys = canopy_web::IdImageKeys::load_or_create_file(std::path::Path::new(&path))?;
+    let path = match env_or("CANOPY_ID_IMAGE_KEY_FILE", &file.id_image_key_file) {
+        Some(path) => std::path::PathBuf::from(path),
+        None if db_url.starts_with("postgres://") || db_url.starts_with("postgresql://") => {
+            tracing::warn!(
+                "no CANOPY_ID_IMAGE_KEY or CANOPY_ID_IMAGE_KEY_FILE: ID image uploads are disabled"
+            );
+            return Ok(None);
+        }
+        None => {
+            let path = format!(
+                "{}.id-image.key",
+                db_url.strip_prefix("sqlite://").unwrap_or(db_url)
+            );
+            tracing::warn!(
+                key_file = %path,
+                "the ID image key sits beside the database; set CANOPY_ID_IMAGE_KEY_FILE to keep it apart"
+            );
+            std::path::PathBuf::from(path)
+        }
+    };
+    // Creates the file with a fresh key the first time; retired keys still open older images.
+    canopy_web::IdImageKeys::load_or_create_file(&path)?;
+    let key = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading the ID image key {}", path.display()))?;
+    let keys = canopy_web::IdImageKeys::from_base64(key.trim(), &file.id_image_retired_keys)
+        .with_context(|| format!("the ID image key in {}", path.display()))?;
+    tracing::info!(path = %path.display(), "ID image key file");
     Ok(Some(keys))
 }
 
@@ -355,19 +418,97 @@ async fn serve(args: ServeArgs, file: &FileConfig) -> anyhow::Result<ExitCode> {
         tracing::info!(provider = ?sms, "starting SMS and webhook workers");
         Some(canopy_messaging::spawn(
             store.clone(),
-            canopy_messaging::WorkerConfig::new(sms),
+            canopy_messaging::WorkerConfig {
+                webhook_policy: settings.webhook_policy.clone(),
+                ..canopy_messaging::WorkerConfig::new(sms)
+            },
         )?)
     };
     tracing::info!(address = %listener.local_addr()?, engine = ?store.engine(), "canopy is serving");
     let state = AppState::new(store.clone(), settings);
-    let expiry = tokio::spawn(loyalty_cmd::expire_hourly(store.clone()));
-    canopy_web::serve(listener, state, shutdown_signal()).await?;
-    expiry.abort();
-    if let Some(workers) = workers {
-        workers.shutdown().await;
+    if let Some(address) = args.metrics_listen.or_else(|| file.metrics_listen.clone()) {
+        let metrics = tokio::net::TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("listening for metrics on {address}"))?;
+        tracing::info!(address = %metrics.local_addr()?, "serving /metrics");
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = canopy_web::serve_metrics(metrics, state).await {
+                tracing::error!(error = %err, "metrics listener stopped");
+            }
+        });
     }
+    let expiry = tokio::spawn(loyalty_cmd::expire_hourly(store.clone()));
+    let retention = tokio::spawn(privacy_cmd::purge_hourly(store.clone()));
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let stopping = std::sync::Arc::new(stopping);
+    tokio::spawn({
+        let stopping = stopping.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stopping.send(true);
+        }
+    });
+    let signalled = |mut stop: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let server = canopy_web::serve(listener, state, {
+        let signal = signalled(stop.clone());
+        async move {
+            signal.await;
+            tracing::info!("stopping: no new connections; finishing requests in flight");
+        }
+    });
+    // On SIGTERM the workers finish the deliveries they have claimed while requests in flight finish.
+    // Long-lived streams (the check-in queue) would keep the server open forever, so whatever is still
+    // open after the grace period is cut.
+    let grace = shutdown_grace()?;
+    let cut_off = {
+        let signal = signalled(stop.clone());
+        async move {
+            signal.await;
+            tokio::time::sleep(grace).await;
+        }
+    };
+    let workers_done = {
+        let signal = signalled(stop);
+        async move {
+            signal.await;
+            if let Some(workers) = workers {
+                workers.shutdown().await;
+            }
+        }
+    };
+    let serving = async move {
+        let served = tokio::select! {
+            served = server => served,
+            () = cut_off => {
+                tracing::warn!(seconds = grace.as_secs(), "requests still open after the grace period: closing them");
+                Ok(())
+            }
+        };
+        // However serving ended, the workers stop too.
+        let _ = stopping.send(true);
+        served
+    };
+    let (served, ()) = tokio::join!(serving, workers_done);
+    served?;
+    expiry.abort();
+    retention.abort();
     store.close().await;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// How long a stopping server lets requests in flight finish: `CANOPY_SHUTDOWN_GRACE` seconds (10).
+fn shutdown_grace() -> anyhow::Result<std::time::Duration> {
+    let seconds = match std::env::var("CANOPY_SHUTDOWN_GRACE") {
+        Ok(value) => value.trim().parse().with_context(|| {
+            format!("CANOPY_SHUTDOWN_GRACE must be whole seconds, not '{value}'")
+        })?,
+        Err(_) => 10,
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 async fn shutdown_signal() {
@@ -397,5 +538,47 @@ fn init_tracing() {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_id_image_key_file_can_live_apart_from_the_database() {
+        let data = tempfile::tempdir().unwrap();
+        let secrets = tempfile::tempdir().unwrap();
+        let db = data.path().join("canopy.db");
+        let key_file = secrets.path().join("id-image.key");
+        let file = FileConfig {
+            id_image_key_file: Some(key_file.display().to_string()),
+            ..FileConfig::default()
+        };
+
+        let keys = id_image_keys(&file, &db.display().to_string()).unwrap();
+
+        assert!(keys.is_some());
+        assert!(key_file.exists(), "the key is created where configured");
+        assert!(
+            std::fs::read_dir(data.path()).unwrap().next().is_none(),
+            "nothing is written beside the database"
+        );
+    }
+
+    #[test]
+    fn the_webhook_allow_list_is_read_from_the_config_file() {
+        let file = FileConfig {
+            webhook_allow: Some("10.8.0.0/16".into()),
+            ..FileConfig::default()
+        };
+        let policy = webhook_policy(&file).unwrap();
+        assert!(policy.permits("10.8.1.2".parse().unwrap()));
+        assert!(!policy.permits("10.9.1.2".parse().unwrap()));
+        let bad = FileConfig {
+            webhook_allow: Some("10.8.0.0/99".into()),
+            ..FileConfig::default()
+        };
+        assert!(webhook_policy(&bad).is_err());
     }
 }

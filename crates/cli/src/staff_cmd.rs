@@ -274,6 +274,7 @@ pub async fn run_apikey(args: ApiKeyArgs, file: &FileConfig) -> anyhow::Result<E
                         prefix: secrets::api_key_prefix(&secret),
                         key_hash: secrets::digest(&secret),
                         scopes,
+                        stores: None,
                     },
                     &cli_actor(),
                     now,

@@ -88,9 +88,7 @@ async fn next_queue_event(stream: &mut reqwest::Response) -> String {
 }
 
 async fn a_check_in_on_one_server_reaches_the_other_servers_stream(engine: Engine) {
-    let Some(db) = TestDb::create(engine).await else {
-        return;
-    };
+    let db = TestDb::create(engine).await;
     let store = db.open().await; // migrate once before two processes start
     let key =
         canopy_testkit::create_key(&store, "two servers", canopy_domain::PermissionSet::all())

@@ -331,9 +331,9 @@ impl CustomerPatch {
                 )
             })?,
         };
-        let addresses = self
-            .addresses
-            .unwrap_or_default()
+        let addresses = self.addresses.unwrap_or_default();
+        crate::bounds::list("addresses", addresses.len(), crate::bounds::MAX_ADDRESSES)?;
+        let addresses = addresses
             .into_iter()
             .enumerate()
             .map(|(i, a)| a.validated(&format!("addresses[{i}]")))

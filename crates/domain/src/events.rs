@@ -27,10 +27,13 @@ pub enum EventKind {
     LoyaltyChanged,
     #[serde(rename = "checkin.created")]
     CheckinCreated,
+    /// A customer's personal data was erased at their request (the payload carries only the id).
+    #[serde(rename = "customer.erased")]
+    CustomerErased,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::CustomerCreated,
         EventKind::CustomerUpdated,
         EventKind::CustomerBanned,
@@ -42,6 +45,7 @@ impl EventKind {
         EventKind::OrderStatusChanged,
         EventKind::LoyaltyChanged,
         EventKind::CheckinCreated,
+        EventKind::CustomerErased,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +61,7 @@ impl EventKind {
             EventKind::OrderStatusChanged => "order.status_changed",
             EventKind::LoyaltyChanged => "loyalty.changed",
             EventKind::CheckinCreated => "checkin.created",
+            EventKind::CustomerErased => "customer.erased",
         }
     }
 

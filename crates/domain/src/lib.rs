@@ -5,11 +5,13 @@
 //! crate does I/O or reads the clock; callers pass "now" in.
 
 pub mod actor;
+pub mod bounds;
 pub mod consent;
 pub mod customer;
 pub mod email;
 pub mod events;
 pub mod ids;
+pub mod net;
 pub mod permissions;
 pub mod phone;
 pub mod sms;
@@ -32,6 +34,7 @@ pub use ids::{
     ApiKeyId, CheckinId, CustomerId, DiscountId, EventId, GroupId, MergeId, NoteId, OrderId,
     ProductId, SessionId, SmsMessageId, StoreId, UserId, WebhookDeliveryId, WebhookEndpointId,
 };
+pub use net::OutboundPolicy;
 pub use permissions::{Permission, PermissionSet, Role};
 pub use phone::{PhoneNumber, Region};
 pub use sms::{NotifiedStatus, SmsTemplate};

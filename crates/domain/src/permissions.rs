@@ -58,10 +58,31 @@ pub enum Permission {
     /// Change settings (loyalty program, SMS templates, webhooks, limits enforcement).
     #[serde(rename = "settings:write")]
     SettingsWrite,
+    /// Charge a price different from the catalogue's (a reason is required; stored and audited).
+    #[serde(rename = "orders:price_override")]
+    PriceOverride,
+    /// Sell lines without a SKU, described by the caller (an external POS with its own catalogue);
+    /// such orders are marked caller-asserted.
+    #[serde(rename = "orders:external_lines")]
+    ExternalLines,
+    /// A state tracking system integration: at a `state`-scope store its remaining allotments
+    /// replace local purchase history. Held only by API keys that name it (never by a role, and
+    /// not included in `all`).
+    #[serde(rename = "limits:state_sync")]
+    StateSync,
+    /// Answer a right-to-know request: export everything held about a customer (logged).
+    #[serde(rename = "privacy:export")]
+    PrivacyExport,
+    /// Erase a customer's personal data at their request (logged, irreversible).
+    #[serde(rename = "privacy:erase")]
+    PrivacyErase,
+    /// Read medical card data where it is not needed for a sale (exports; audited).
+    #[serde(rename = "medical:read")]
+    MedicalRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 22] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::CheckIn,
@@ -78,6 +99,12 @@ impl Permission {
         Permission::StaffManage,
         Permission::ApiKeysManage,
         Permission::SettingsWrite,
+        Permission::PriceOverride,
+        Permission::ExternalLines,
+        Permission::StateSync,
+        Permission::PrivacyExport,
+        Permission::PrivacyErase,
+        Permission::MedicalRead,
     ];
 
     /// The scope name, e.g. `customers:read`.
@@ -99,7 +126,19 @@ impl Permission {
             Permission::StaffManage => "staff:manage",
             Permission::ApiKeysManage => "apikeys:manage",
             Permission::SettingsWrite => "settings:write",
+            Permission::PriceOverride => "orders:price_override",
+            Permission::ExternalLines => "orders:external_lines",
+            Permission::StateSync => "limits:state_sync",
+            Permission::PrivacyExport => "privacy:export",
+            Permission::PrivacyErase => "privacy:erase",
+            Permission::MedicalRead => "medical:read",
         }
+    }
+
+    /// Scopes of their own for one kind of integration: no role holds them and `all` does not
+    /// include them; an API key has them only when they are named.
+    pub fn is_dedicated(self) -> bool {
+        matches!(self, Permission::StateSync)
     }
 
     pub fn parse(name: &str) -> Option<Permission> {
@@ -118,8 +157,12 @@ pub struct PermissionSet(u32);
 impl PermissionSet {
     pub const EMPTY: PermissionSet = PermissionSet(0);
 
+    /// Every permission a role can hold (what `all` grants a key): not the dedicated scopes.
     pub fn all() -> PermissionSet {
-        Permission::ALL.into_iter().collect()
+        Permission::ALL
+            .into_iter()
+            .filter(|p| !p.is_dedicated())
+            .collect()
     }
 
     pub fn contains(self, permission: Permission) -> bool {
@@ -261,12 +304,19 @@ impl Role {
                     | IdImagesRead
                     | AuditRead
                     | CatalogWrite
+                    | PriceOverride
+                    | PrivacyExport
+                    | MedicalRead
             );
         match self {
             Role::Budtender => budtender,
             Role::Manager => manager,
             Role::Admin => {
-                manager || matches!(permission, StaffManage | ApiKeysManage | SettingsWrite)
+                manager
+                    || matches!(
+                        permission,
+                        StaffManage | ApiKeysManage | SettingsWrite | ExternalLines | PrivacyErase
+                    )
             }
         }
     }
@@ -290,7 +340,14 @@ mod tests {
         assert!(!Role::Budtender.permits(Permission::LoyaltyAdjust));
         assert!(Role::Manager.permits(Permission::CustomersBan));
         assert!(!Role::Manager.permits(Permission::StaffManage));
-        assert!(Permission::ALL.iter().all(|p| Role::Admin.permits(*p)));
+        assert!(
+            Permission::ALL
+                .iter()
+                .all(|p| Role::Admin.permits(*p) != p.is_dedicated())
+        );
+        assert!(Role::Manager.permits(Permission::PriceOverride));
+        assert!(!Role::Budtender.permits(Permission::PriceOverride));
+        assert!(!Role::Manager.permits(Permission::ExternalLines));
     }
 
     #[test]

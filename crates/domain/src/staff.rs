@@ -99,6 +99,7 @@ impl fmt::Debug for NewPassword {
 /// A store a staff member works at. Stores get their own table with the orders work; until then a
 /// short code (`denver-1`).
 pub fn parse_store_ids(raw: &[String]) -> Result<Vec<String>, FieldError> {
+    crate::bounds::list("stores", raw.len(), crate::bounds::MAX_LIST)?;
     let mut out: Vec<String> = Vec::new();
     for (i, id) in raw.iter().enumerate() {
         let id = text::required(&format!("stores[{i}]"), id, 64)?;
@@ -136,6 +137,8 @@ pub struct ApiKey {
     /// The first characters of the key, so an admin can tell keys apart without the secret.
     pub prefix: String,
     pub scopes: PermissionSet,
+    /// The store ids the key may act at; `None` for every store.
+    pub stores: Option<Vec<String>>,
     pub created_at: Timestamp,
     pub created_by: String,
     pub last_used_at: Option<Timestamp>,

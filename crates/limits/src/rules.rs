@@ -138,7 +138,7 @@ pub enum Residency {
 }
 
 /// Which number on an item a rule reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Measure {
     /// `net_weight_g` × quantity (mass).
@@ -302,6 +302,24 @@ impl RuleVersion {
     pub fn min_age(&self, class: CustomerClass) -> Option<u8> {
         self.min_age.get(&class).copied()
     }
+    /// Every measure some rule of this version reads on an item of `category` (besides its
+    /// count): what a line described by the caller, not the catalogue, has to carry. A rule that
+    /// takes "the first measure the item has" lists each, since leaving one out would let the
+    /// caller choose which one is counted.
+    pub fn measures_for(&self, category: Category) -> BTreeSet<Measure> {
+        let mut out = BTreeSet::new();
+        for c in self.rules.iter().flat_map(|r| &r.contributions) {
+            if c.categories & category.bit() == 0 {
+                continue;
+            }
+            out.extend(c.measures.iter().copied().filter(|m| *m != Measure::Units));
+            if c.thc_at_most.is_some() || c.thc_above.is_some() {
+                out.insert(Measure::Thc);
+            }
+        }
+        out
+    }
+
     /// Classes any rule of this version applies to.
     pub fn classes(&self) -> BTreeSet<CustomerClass> {
         self.rules

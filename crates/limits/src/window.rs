@@ -19,8 +19,10 @@ pub enum Window {
     Day,
     /// The store-local calendar month containing the sale.
     CalendarMonth,
-    /// The `N` days before the sale, in store-local civil time: from the same wall-clock time
-    /// `N` calendar days earlier (inclusive) up to the sale.
+    /// The `N` store-local calendar days ending with the sale's day: from local midnight `N - 1`
+    /// days before the sale's day up to the sale. A purchase on day 1 of a 30-day window counts
+    /// through day 30 and no longer on day 31, whatever the hour, as dispensaries' published
+    /// examples of rolling windows count them.
     RollingDays(u16),
 }
 
@@ -64,9 +66,12 @@ impl Window {
                 }
             }
             Window::RollingDays(n) => {
-                let start = zdt.checked_sub(i64::from(*n).days()).map_err(time_err)?;
+                let first_day = zdt
+                    .checked_sub(i64::from(n.saturating_sub(1)).days())
+                    .and_then(|z| z.start_of_day())
+                    .map_err(time_err)?;
                 Span {
-                    start: start.timestamp(),
+                    start: first_day.timestamp(),
                     end: at
                         .checked_add(jiff::SignedDuration::from_nanos(1))
                         .map_err(time_err)?,

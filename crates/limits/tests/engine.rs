@@ -84,8 +84,9 @@ fn co_fall_back_day_25th_hour_still_same_day() {
 }
 
 #[test]
-fn rolling_window_keeps_wall_clock_time_across_dst() {
-    // MI rolling 30 days evaluated on 2026-03-20 15:00 EDT starts 2026-02-18 15:00 EST.
+fn rolling_window_counts_calendar_days_across_dst() {
+    // MI rolling 30 days evaluated on 2026-03-20 15:00 EDT covers 20 March and the 29 days
+    // before it: it starts at local midnight on 2026-02-19, still EST.
     let s = med("US-MI", "2026-03-20T15:00:00-04:00");
     let span = s
         .evaluate()
@@ -96,7 +97,7 @@ fn rolling_window_keeps_wall_clock_time_across_dst() {
         .unwrap()
         .window_span
         .unwrap();
-    assert_eq!(span.start.to_string(), "2026-02-18T20:00:00Z");
+    assert_eq!(span.start.to_string(), "2026-02-19T05:00:00Z");
 }
 
 #[test]
@@ -110,6 +111,22 @@ fn store_time_zone_overrides_the_default() {
     );
     check(
         base.zone("America/Los_Angeles").cart([flower("1")]),
+        Allowed,
+    );
+}
+
+#[test]
+fn a_purchase_on_day_one_of_a_rolling_30_days_no_longer_counts_on_day_31() {
+    // Bought late on 1 March; 30 calendar days later (31 March) it has left the window even at
+    // an earlier hour of the day, and on 30 March it still counts.
+    let bought =
+        |at: &str| med("US-MI", at).bought("2026-03-01T22:00:00-05:00", [flower("283.495")]);
+    check(
+        bought("2026-03-30T09:00:00-04:00").cart([flower("1")]),
+        over(&["med-30-days"]),
+    );
+    check(
+        bought("2026-03-31T09:00:00-04:00").cart([flower("1")]),
         Allowed,
     );
 }
@@ -232,8 +249,8 @@ fn lookback_is_the_longest_window_in_force() {
         .lookback_start(&"US-MI".parse().unwrap(), at, None)
         .unwrap()
         .unwrap();
-    // 16:00 EDT minus 30 days is 16:00 EST (same wall-clock time).
-    assert_eq!(mi.to_string(), "2026-02-12T21:00:00Z");
+    // 30 store days ending 14 March start at midnight EST on 13 February.
+    assert_eq!(mi.to_string(), "2026-02-13T05:00:00Z");
     let co = book
         .lookback_start(&"US-CO".parse().unwrap(), at, None)
         .unwrap()
@@ -247,7 +264,7 @@ fn lookback_is_the_longest_window_in_force() {
         .lookback_start(&"US-OH".parse().unwrap(), at, None)
         .unwrap()
         .unwrap();
-    assert_eq!(oh.to_string(), "2025-12-14T21:00:00Z"); // 90 days
+    assert_eq!(oh.to_string(), "2025-12-15T05:00:00Z"); // 90 store days, from midnight EST
 }
 
 #[test]

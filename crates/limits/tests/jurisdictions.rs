@@ -443,13 +443,15 @@ fn mi_medical_10_oz_per_30_days_rolls_over() {
         s = s.bought(&format!("{day}T12:00:00-05:00"), [flower("70.87375")]);
     }
     let base = s.clone();
-    // 4th purchase exactly 30 days before (2026-02-12 15:30 local) still counts.
+    // The window is 30 store days ending 14 March: a 4th purchase on 13 February (day 1), even
+    // at its first minute, still counts.
     let s = base
         .clone()
-        .bought("2026-02-12T15:30:00-05:00", [flower("70.87375")]);
+        .bought("2026-02-13T00:00:00-05:00", [flower("70.87375")]);
     check(s.cart([flower("0.01")]), over(&["med-30-days"]));
-    // One minute earlier it has rolled out of the window.
-    let s = base.bought("2026-02-12T15:29:00-05:00", [flower("70.87375")]);
+    // On 12 February (day 31), even at its last minute and later in the day than now, it has
+    // rolled out of the window.
+    let s = base.bought("2026-02-12T23:59:00-05:00", [flower("70.87375")]);
     check(s.cart([flower("70.87375")]), Allowed);
 }
 #[test]

@@ -7,6 +7,7 @@
 //! back never does, and a crashed server picks up where it left off.
 
 pub mod backoff;
+pub mod outbound;
 pub mod signature;
 pub mod sms;
 pub mod worker;

@@ -8,14 +8,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use canopy_domain::OutboundPolicy;
 use canopy_store::{AttemptResult, DeliveryState, DueDelivery, SmsMessage, SmsOutcome, Store};
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
-use crate::signature;
 use crate::sms::{SendError, SmsProvider, SmsProviderConfig};
+use crate::{outbound, signature};
 
 /// How the workers run. `Default` is what production uses.
 #[derive(Debug, Clone)]
@@ -30,6 +31,9 @@ pub struct WorkerConfig {
     pub batch: u32,
     /// Per-request timeout for webhook deliveries.
     pub webhook_timeout: Duration,
+    /// Where webhooks may connect: public addresses, plus the networks an operator allowed
+    /// (`CANOPY_WEBHOOK_ALLOW`).
+    pub webhook_policy: Arc<OutboundPolicy>,
 }
 
 impl WorkerConfig {
@@ -42,6 +46,7 @@ impl WorkerConfig {
             lease: SignedDuration::from_secs(60),
             batch: 20,
             webhook_timeout: Duration::from_secs(10),
+            webhook_policy: Arc::new(OutboundPolicy::public_only()),
         }
     }
 }
@@ -189,9 +194,11 @@ impl SmsWorker {
                 tracing::info!(sms = %message.id, provider = self.provider.name(), attempt = message.attempts, "sms sent")
             }
             SmsOutcome::Retry { error, at } => {
+                metrics::counter!("canopy_delivery_failures_total", "outbox" => "sms", "final" => "false").increment(1);
                 tracing::warn!(sms = %message.id, attempt = message.attempts, %error, retry_at = %at, "sms failed; will retry")
             }
             SmsOutcome::Failed { error } => {
+                metrics::counter!("canopy_delivery_failures_total", "outbox" => "sms", "final" => "true").increment(1);
                 tracing::error!(sms = %message.id, attempt = message.attempts, %error, "sms failed; giving up")
             }
             SmsOutcome::Skipped { reason } => {
@@ -224,11 +231,8 @@ impl WebhookWorker {
         owner: String,
         config: WorkerConfig,
     ) -> Result<WebhookWorker, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(config.webhook_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("canopy-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client =
+            outbound::webhook_client(config.webhook_policy.clone(), config.webhook_timeout)?;
         Ok(WebhookWorker {
             store,
             client,
@@ -260,6 +264,10 @@ impl WebhookWorker {
         let started = Instant::now();
         let timestamp = Timestamp::now().as_second();
         let header = signature::sign(&due.secret, timestamp, due.payload.as_bytes());
+        if !outbound::literal_host_permitted(&due.url, &self.config.webhook_policy) {
+            let error = outbound::DestinationNotAllowed.to_string();
+            return self.record(&due, None, Some(error), 0).await;
+        }
         let response = self
             .client
             .post(&due.url)
@@ -274,22 +282,22 @@ impl WebhookWorker {
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let (status_code, error) = match response {
             Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
-            Ok(r) => {
-                let status = r.status();
-                let body: String = r
-                    .text()
-                    .await
-                    .unwrap_or_default()
-                    .chars()
-                    .take(200)
-                    .collect();
-                (
-                    Some(status.as_u16()),
-                    Some(format!("HTTP {status}: {body}")),
-                )
-            }
-            Err(e) => (None, Some(crate::describe_http_error(&e))),
+            Ok(r) => (
+                Some(r.status().as_u16()),
+                Some(format!("HTTP {}", r.status())),
+            ),
+            Err(e) => (None, Some(outbound::describe_failure(&e))),
         };
+        self.record(&due, status_code, error, duration_ms).await
+    }
+
+    async fn record(
+        &self,
+        due: &DueDelivery,
+        status_code: Option<u16>,
+        error: Option<String>,
+        duration_ms: i64,
+    ) -> canopy_store::Result<()> {
         let (state, retry_at) = if error.is_none() {
             (DeliveryState::Delivered, None)
         } else {
@@ -310,6 +318,12 @@ impl WebhookWorker {
                 tracing::info!(delivery = %due.id, event = %due.event_type, attempt = due.attempt, "webhook delivered")
             }
             Some(e) => {
+                let last = if state == DeliveryState::Failed {
+                    "true"
+                } else {
+                    "false"
+                };
+                metrics::counter!("canopy_delivery_failures_total", "outbox" => "webhooks", "final" => last).increment(1);
                 tracing::warn!(delivery = %due.id, event = %due.event_type, attempt = due.attempt, error = %e, ?state, "webhook attempt failed")
             }
         }

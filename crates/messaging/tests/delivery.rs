@@ -11,7 +11,7 @@ use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use canopy_domain::{Actor, CustomerId, CustomerPatch, EventKind, Region};
+use canopy_domain::{Actor, CustomerId, CustomerPatch, EventKind, OutboundPolicy, Region};
 use canopy_messaging::{
     Backoff, SmsProviderConfig, SmsWorker, TwilioConfig, WebhookWorker, WorkerConfig,
 };
@@ -102,6 +102,8 @@ fn fast(config: WorkerConfig) -> WorkerConfig {
             max: Duration::from_millis(100),
             max_attempts: 5,
         },
+        // The fake receivers listen on loopback, which only an operator's allow-list opens.
+        webhook_policy: Arc::new(OutboundPolicy::parse("127.0.0.1, ::1").unwrap()),
         ..config
     }
 }
@@ -364,5 +366,97 @@ both_stores!(
         assert_eq!(received[2].0["id"], received[1].0["id"], "a replay carries the same event id");
         assert!(received[2].2);
         assert_eq!(replay.replay_of, Some(delivered.id));
+    }
+);
+
+async fn endpoint_for(store: &Store, url: String) -> canopy_domain::WebhookEndpointId {
+    store
+        .create_webhook_endpoint(
+            NewWebhookEndpoint {
+                url,
+                description: None,
+                events: BTreeSet::from([EventKind::CustomerCreated]),
+                secret: None,
+            },
+            &Actor::system("test"),
+            Timestamp::now(),
+        )
+        .await
+        .unwrap()
+        .0
+        .id
+}
+
+both_stores!(
+    async fn webhooks_never_reach_loopback_or_private_addresses_unless_allowed(store) {
+        let receiver = Receiver {
+            secret: Arc::new(Mutex::new(String::new())),
+            received: Arc::default(),
+            fail_first: Arc::new(AtomicUsize::new(0)),
+        };
+        let addr = start(Router::new().route("/hooks", post(receive)).with_state(receiver.clone())).await;
+        // An IP literal (never looked up) and a name that resolves to loopback (checked after DNS).
+        let literal = endpoint_for(&store, format!("http://{addr}/hooks")).await;
+        let named = endpoint_for(&store, format!("http://localhost:{}/hooks", addr.port())).await;
+        customer(&store, "303-555-0142").await;
+        let config = WorkerConfig {
+            webhook_policy: Arc::new(OutboundPolicy::public_only()),
+            ..fast(WorkerConfig::new(SmsProviderConfig::Log { path: "/dev/null".into() }))
+        };
+        let worker = WebhookWorker::new(store.clone(), "test-worker".into(), config).unwrap();
+        worker.run_once().await.unwrap();
+
+        assert!(receiver.received.lock().unwrap().is_empty(), "nothing was sent to loopback");
+        for endpoint in [literal, named] {
+            let listed = store
+                .webhook_deliveries(&DeliveryFilter { endpoint_id: Some(endpoint), limit: 10, ..Default::default() })
+                .await
+                .unwrap();
+            let (_, attempts) = store.webhook_delivery(listed[0].id).await.unwrap();
+            assert_eq!(attempts.len(), 1);
+            assert_eq!(attempts[0].status_code, None);
+            assert!(
+                attempts[0].error.as_deref().unwrap().contains("not allowed"),
+                "{:?}",
+                attempts[0].error
+            );
+        }
+
+        // The same endpoints with loopback on the operator's allow-list are delivered.
+        let allowed = WebhookWorker::new(
+            store.clone(),
+            "test-worker-2".into(),
+            fast(WorkerConfig::new(SmsProviderConfig::Log { path: "/dev/null".into() })),
+        )
+        .unwrap();
+        until(|| async { allowed.run_once().await.unwrap(); }, || async { receiver.received.lock().unwrap().len() == 2 }).await;
+    }
+);
+
+async fn leaky_error(body: axum::body::Bytes) -> (StatusCode, String) {
+    let _ = body;
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "redis_version:7.2.4 secret-internal-banner".into(),
+    )
+}
+
+both_stores!(
+    async fn a_failed_delivery_records_the_status_but_never_the_response_body(store) {
+        let addr = start(Router::new().route("/hooks", post(leaky_error))).await;
+        let endpoint = endpoint_for(&store, format!("http://{addr}/hooks")).await;
+        customer(&store, "303-555-0142").await;
+        let config = fast(WorkerConfig::new(SmsProviderConfig::Log { path: "/dev/null".into() }));
+        let worker = WebhookWorker::new(store.clone(), "test-worker".into(), config).unwrap();
+        worker.run_once().await.unwrap();
+        let listed = store
+            .webhook_deliveries(&DeliveryFilter { endpoint_id: Some(endpoint), limit: 10, ..Default::default() })
+            .await
+            .unwrap();
+        let (delivery, attempts) = store.webhook_delivery(listed[0].id).await.unwrap();
+        assert_eq!(attempts[0].status_code, Some(500));
+        let error = attempts[0].error.clone().unwrap();
+        assert!(!error.contains("secret-internal-banner"), "{error}");
+        assert!(!delivery.last_error.unwrap_or_default().contains("secret-internal-banner"));
     }
 );

@@ -2,14 +2,16 @@
 //!
 //! Everything a checkout decides that does not need the database lives here, so it can be tested
 //! exhaustively: the order lifecycle ([`status`]), prices, group discounts and refunds in integer
-//! cents ([`pricing`]), who may buy at all ([`eligibility`]) and the per-unit measures that the
-//! limits engine reads ([`measures`]). The store crate reads the inputs, calls these functions and
-//! writes the result in one transaction.
+//! cents ([`pricing`]), who may buy at all ([`eligibility`]), the per-unit measures that the
+//! limits engine reads ([`measures`]), and the whole compliance gate built from them ([`gate`]:
+//! `evaluate` for a sale, `eligibility_at` for check-in, ID scans and the customer view). The store
+//! crate loads the inputs, calls these functions and writes the result in one transaction.
 //!
 //! Invariants: no clock (callers pass `today`/`now`), no floats (money is `i64` cents, weights
 //! integer milligrams), every function total (errors are values).
 
 pub mod eligibility;
+pub mod gate;
 pub mod measures;
 pub mod model;
 pub mod pricing;
@@ -18,6 +20,11 @@ pub mod status;
 pub use eligibility::{
     ComplianceFacts, LicenceType, Reason, Subject, check_eligibility, class_of, eligibility,
     min_age, purchase_class,
+};
+pub use gate::{
+    Actions, AllotmentAuthority, Eligibility, Evaluation, GateError, GateInputs, LineInput,
+    LoyaltyInputs, PatientLink, Place, PriceOverride, PriceOverrideLine, ResolvedLine,
+    eligibility_at, evaluate, limits_subject, required_measures, resolve_line,
 };
 pub use measures::{MeasureError, Measures};
 pub use model::{

@@ -236,6 +236,11 @@ pub struct Order {
     pub external_ref: Option<String>,
     /// A warn-mode manager override: who, why and the decision it overrode.
     pub limits_override: Option<ManagerOverride>,
+    /// Prices different from the catalogue's: who allowed them, why, and each line's two prices.
+    pub price_override: Option<crate::PriceOverride>,
+    /// Some line's category and measures were described by the caller (an external POS), not
+    /// taken from the catalogue.
+    pub caller_asserted: bool,
     pub placed_at: Timestamp,
     pub updated_at: Timestamp,
     /// Empty in summary views.

@@ -21,6 +21,26 @@ pub(crate) enum Backend {
     Postgres(PgPool),
 }
 
+/// What [`Store::migration_status`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    /// How many migrations the database has applied.
+    pub applied: usize,
+    /// Migrations this binary has that the database has not applied.
+    pub pending: Vec<i64>,
+    /// Migrations the database has applied that this binary does not know (a newer release ran).
+    pub unknown: Vec<i64>,
+}
+
+impl MigrationStatus {
+    /// Every migration this binary needs is applied. Unknown (newer) migrations do not count against
+    /// it: migrations only add, so during a rolling upgrade the servers still on the previous release
+    /// keep serving on the schema the first upgraded server migrated.
+    pub fn is_ready(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
 /// The handle every part of Canopy uses to reach its data. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -71,6 +91,20 @@ impl Tx {
             Tx::Sqlite(_) => positional(&sql).unwrap_or(sql),
             Tx::Postgres(_) => sql,
         }
+    }
+
+    /// Serialises this transaction with every other one that takes the same `name` until it ends, for
+    /// checks over several rows that a plain row lock cannot cover (a count that must stay above a
+    /// floor, a limit on inserts). SQLite needs nothing: all writes go through one connection, so a
+    /// write transaction already runs alone. PostgreSQL takes a transaction-scoped advisory lock.
+    pub(crate) async fn serialize(&mut self, name: &str) -> Result<()> {
+        if let Tx::Postgres(c) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(name)
+                .execute(&mut **c)
+                .await?;
+        }
+        Ok(())
     }
 
     pub(crate) async fn commit(self) -> Result<()> {
@@ -157,14 +191,39 @@ impl Store {
         })
     }
 
-    async fn migrate(&self) -> Result<()> {
+    fn migrator(&self) -> sqlx::migrate::Migrator {
         match &self.backend {
-            Backend::Sqlite { write, .. } => {
-                sqlx::migrate!("./migrations/sqlite").run(write).await?
-            }
-            Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+            Backend::Sqlite { .. } => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres(_) => sqlx::migrate!("./migrations/postgres"),
         }
-        Ok(())
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let migrator = self.migrator();
+        match &self.backend {
+            Backend::Sqlite { write, .. } => migrator.run(write).await?,
+            Backend::Postgres(pool) => migrator.run(pool).await?,
+        }
+        self.backfill_name_sounds().await
+    }
+
+    /// How the database's migrations compare with this binary's. Another process may have migrated the
+    /// database since this one started (a newer release in a rolling upgrade), or someone may have
+    /// restored an older backup underneath it.
+    pub async fn migration_status(&self) -> Result<MigrationStatus> {
+        let applied: Vec<(i64,)> = on_read!(self, |p| sqlx::query_as(
+            "SELECT version FROM _sqlx_migrations WHERE success ORDER BY version"
+        )
+        .fetch_all(p)
+        .await)?;
+        let applied: std::collections::BTreeSet<i64> = applied.into_iter().map(|(v,)| v).collect();
+        let known: std::collections::BTreeSet<i64> =
+            self.migrator().iter().map(|m| m.version).collect();
+        Ok(MigrationStatus {
+            applied: applied.len(),
+            pending: known.difference(&applied).copied().collect(),
+            unknown: applied.difference(&known).copied().collect(),
+        })
     }
 
     pub fn engine(&self) -> Engine {
@@ -174,10 +233,17 @@ impl Store {
         }
     }
 
-    /// Starts a write transaction. On SQLite this waits for the single writer connection.
+    /// Starts a write transaction. On SQLite this waits for the single writer connection, then takes the
+    /// database's write lock up front (`BEGIN IMMEDIATE`).
+    ///
+    /// Another process (a CLI command, a second server) may hold the lock. A deferred `BEGIN` would read
+    /// first and ask for the lock at its first write, and SQLite answers that request `SQLITE_BUSY` at
+    /// once, without waiting, whenever the other writer committed since our read began (the snapshot is
+    /// stale and waiting cannot help). `BEGIN IMMEDIATE` asks before reading, so it waits out the busy
+    /// timeout like any writer should.
     pub(crate) async fn begin(&self) -> Result<Tx> {
         Ok(match &self.backend {
-            Backend::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            Backend::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Backend::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -200,30 +266,6 @@ impl Store {
             }
             Backend::Postgres(pool) => pool.close().await,
         }
-    }
-
-    /// Column names per table, for the test that keeps the two migration sets in lockstep.
-    pub async fn schema_columns(&self) -> Result<Vec<(String, String)>> {
-        let rows: Vec<(String, String)> = match &self.backend {
-            Backend::Sqlite { read, .. } => {
-                sqlx::query_as(
-                    "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
-                     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '\\_sqlx%' ESCAPE '\\' \
-                     AND m.name NOT LIKE 'customers_fts%' ORDER BY 1, 2",
-                )
-                .fetch_all(read)
-                .await?
-            }
-            Backend::Postgres(pool) => {
-                sqlx::query_as(
-                    "SELECT table_name::text, column_name::text FROM information_schema.columns \
-                     WHERE table_schema = current_schema() AND table_name NOT LIKE '\\_sqlx%' ORDER BY 1, 2",
-                )
-                .fetch_all(pool)
-                .await?
-            }
-        };
-        Ok(rows)
     }
 }
 

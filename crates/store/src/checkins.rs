@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use canopy_domain::{Actor, CheckinId, CustomerId, StoreId};
 use canopy_limits::RuleBook;
-use canopy_orders::{Reason, check_eligibility, purchase_class};
+use canopy_orders::{Eligibility, Place, Subject, eligibility_at};
 use jiff::Timestamp;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -54,9 +54,10 @@ pub struct Checkin {
 
 #[derive(Debug)]
 pub enum CheckinOutcome {
-    Queued(Checkin),
-    /// Banned or not eligible: every reason, and nothing queued.
-    Refused(Vec<Reason>),
+    /// In the queue, with the eligibility decision it was let in on.
+    Queued(Checkin, Box<Eligibility>),
+    /// Banned or not eligible: the decision with every reason, and nothing queued.
+    Refused(Box<Eligibility>),
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -194,30 +195,19 @@ impl Store {
     ) -> Result<CheckinOutcome> {
         let store = self.retail_store(store_id).await?;
         let customer = self.customer(customer_id).await?;
-        let today = store.settings.today(now);
-        let mut reasons = Vec::new();
-        let class =
-            match purchase_class(store.settings.licence_type, customer.details.customer_type) {
-                Ok(c) => c,
-                Err(r) => {
-                    reasons.push(r);
-                    canopy_limits::CustomerClass::AdultUse
-                }
-            };
-        let min_age = canopy_orders::min_age(book, &store.settings.jurisdiction, class, today);
         let compliance = self
             .compliance(&[customer_id])
             .await?
             .pop()
             .unwrap_or_default();
-        reasons.extend(check_eligibility(
-            &customer,
-            compliance.facts(),
-            class,
+        let eligibility = Box::new(eligibility_at(
+            Place::Store(&store.settings),
+            customer.details.customer_type,
+            &Subject::customer(&customer, compliance.facts()),
+            book,
             now,
-            today,
-            min_age,
         ));
+        let reasons = &eligibility.reasons;
         let mut tx = self.begin().await?;
         if !reasons.is_empty() {
             audit::record(
@@ -231,7 +221,7 @@ impl Store {
             )
             .await?;
             tx.commit().await?;
-            return Ok(CheckinOutcome::Refused(reasons));
+            return Ok(CheckinOutcome::Refused(eligibility));
         }
         let existing: Option<(String,)> = on_tx!(&mut tx, |c| {
             sqlx::query_as(
@@ -245,7 +235,10 @@ impl Store {
         if let Some((id,)) = existing {
             drop(tx);
             let id = id.parse().map_err(|_| corrupt("checkin id", &id))?;
-            return Ok(CheckinOutcome::Queued(self.checkin(store_id, id).await?));
+            return Ok(CheckinOutcome::Queued(
+                self.checkin(store_id, id).await?,
+                eligibility,
+            ));
         }
         let id = CheckinId::new();
         on_tx!(&mut tx, |c| {
@@ -286,7 +279,10 @@ impl Store {
         self.announce(&mut tx, &topic).await?;
         tx.commit().await?;
         self.announce_local(&topic);
-        Ok(CheckinOutcome::Queued(self.checkin(store_id, id).await?))
+        Ok(CheckinOutcome::Queued(
+            self.checkin(store_id, id).await?,
+            eligibility,
+        ))
     }
 
     pub async fn checkin(&self, store_id: StoreId, id: CheckinId) -> Result<Checkin> {

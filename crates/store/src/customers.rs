@@ -5,6 +5,7 @@ use canopy_domain::{
     EventKind, IdDocument, Note, NoteId, PersonName, PhoneNumber,
 };
 use jiff::Timestamp;
+use jiff::civil::Date;
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
 
@@ -140,6 +141,48 @@ impl TryFrom<CustomerRow> for Customer {
     }
 }
 
+/// Which customers a manager's list shows. Every field narrows the list; the default selects everyone.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    /// Members of this group.
+    pub group_id: Option<String>,
+    pub customer_type: Option<CustomerType>,
+    /// `Some(true)`: a ban is in force at `now`; `Some(false)`: none is.
+    pub banned: Option<bool>,
+    /// The ID document on file expires between `today` and this date (inclusive).
+    pub id_expiring_by: Option<Date>,
+    /// Bought before this instant and not since (live orders only).
+    pub last_purchase_before: Option<Timestamp>,
+    pub created_channel: Option<Channel>,
+    pub now: Timestamp,
+    pub today: Date,
+}
+
+/// The WHERE clause of [`CustomerFilter`], over `customers c`, with parameters `$3`–`$10`
+/// (`$1` and `$2` belong to the query around it). A `NULL` parameter turns its condition off.
+const FILTER: &str = "($3 IS NULL OR EXISTS (SELECT 1 FROM group_members g WHERE g.customer_id = c.id AND g.group_id = $3)) \
+     AND ($4 IS NULL OR c.customer_type = $4) \
+     AND ($5 IS NULL OR ($5 = 'yes') = (c.ban_since IS NOT NULL AND c.ban_since <= $6 AND (c.ban_until IS NULL OR c.ban_until > $6))) \
+     AND ($7 IS NULL OR (c.id_expiry IS NOT NULL AND c.id_expiry >= $8 AND c.id_expiry <= $7)) \
+     AND ($9 IS NULL OR (EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.placed_at < $9 AND o.status IN ('received', 'ready_for_pickup', 'out_for_delivery', 'completed')) \
+          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.placed_at >= $9 AND o.status IN ('received', 'ready_for_pickup', 'out_for_delivery', 'completed')))) \
+     AND ($10 IS NULL OR c.created_channel = $10)";
+
+/// Binds `$3`–`$10` of [`FILTER`].
+macro_rules! bind_filter {
+    ($q:expr, $f:expr) => {{
+        let f: &CustomerFilter = $f;
+        $q.bind(f.group_id.clone())
+            .bind(f.customer_type.map(|t| t.as_str().to_string()))
+            .bind(f.banned.map(|b| if b { "yes" } else { "no" }))
+            .bind(crate::time::to_micros(f.now))
+            .bind(f.id_expiring_by.map(|d| d.to_string()))
+            .bind(f.today.to_string())
+            .bind(f.last_purchase_before.map(crate::time::to_micros))
+            .bind(f.created_channel.map(|c| c.as_str().to_string()))
+    }};
+}
+
 /// One page of customers in creation order; `next_cursor` continues after the last one.
 #[derive(Debug, Clone, Serialize)]
 pub struct CustomerPage {
@@ -262,7 +305,8 @@ impl Store {
         now: Timestamp,
     ) -> Result<Customer> {
         let mut tx = self.begin().await?;
-        let customer = create_customer_in(&mut tx, self, draft, actor, now).await?;
+        crate::privacy::refuse_erased(&mut tx, &[&draft], now).await?;
+        let customer = create_in_tx(&mut tx, draft, actor, now).await?;
         tx.commit().await?;
         Ok(customer)
     }
@@ -279,7 +323,7 @@ impl Store {
         let before = fetch_customer(&mut tx, id)
             .await?
             .ok_or(StoreError::NotFound { entity: "customer" })?;
-        self.ensure_unique(&mut tx, &draft, Some(id)).await?;
+        Self::ensure_unique(&mut tx, &draft, Some(id)).await?;
         write_draft(&mut tx, id, &draft, now).await?;
         let after = Customer {
             details: draft,
@@ -351,15 +395,27 @@ impl Store {
         after: Option<CustomerId>,
         limit: u32,
     ) -> Result<CustomerPage> {
+        self.list_customers_filtered(&CustomerFilter::default(), after, limit)
+            .await
+    }
+
+    /// The customers `filter` selects, in creation order, `limit` at a time after `after`.
+    pub async fn list_customers_filtered(
+        &self,
+        filter: &CustomerFilter,
+        after: Option<CustomerId>,
+        limit: u32,
+    ) -> Result<CustomerPage> {
         let after = after.map(|id| id.to_string()).unwrap_or_default();
-        let sql =
-            format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id > $1 ORDER BY id LIMIT $2");
-        let rows: Vec<CustomerRow> =
-            on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE id > $1 AND {FILTER} ORDER BY id LIMIT $2"
+        );
+        let rows: Vec<CustomerRow> = on_read!(self, |p| {
+            let q = sqlx::query_as(AssertSqlSafe(sql.clone()))
                 .bind(&after)
-                .bind(i64::from(limit) + 1)
-                .fetch_all(p)
-                .await)?;
+                .bind(i64::from(limit) + 1);
+            bind_filter!(q, filter).fetch_all(p).await
+        })?;
         let mut items: Vec<Customer> = rows
             .into_iter()
             .map(Customer::try_from)
@@ -371,6 +427,20 @@ impl Store {
             None
         };
         Ok(CustomerPage { items, next_cursor })
+    }
+
+    /// How many customers `filter` selects.
+    pub async fn count_customers_filtered(&self, filter: &CustomerFilter) -> Result<i64> {
+        // The same numbered parameters as the listing, so one WHERE clause serves both.
+        let sql =
+            format!("SELECT COUNT(*) FROM customers c WHERE $1 = $1 AND $2 = $2 AND {FILTER}");
+        let (n,): (i64,) = on_read!(self, |p| {
+            let q = sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind("")
+                .bind(0_i64);
+            bind_filter!(q, filter).fetch_one(p).await
+        })?;
+        Ok(n)
     }
 
     pub async fn count_customers(&self) -> Result<i64> {
@@ -600,7 +670,6 @@ impl Store {
     }
 
     pub(crate) async fn ensure_unique(
-        &self,
         tx: &mut Tx,
         draft: &CustomerDraft,
         except: Option<CustomerId>,
@@ -651,16 +720,15 @@ impl Store {
     }
 }
 
-/// [`Store::create_customer`] inside the caller's transaction (intake records its decision alongside).
-pub(crate) async fn create_customer_in(
+/// Creates a customer inside `tx`: uniqueness check, row, audit row and `customer.created` event.
+pub(crate) async fn create_in_tx(
     tx: &mut Tx,
-    store: &Store,
     draft: CustomerDraft,
     actor: &Actor,
     now: Timestamp,
 ) -> Result<Customer> {
     let id = CustomerId::new();
-    store.ensure_unique(tx, &draft, None).await?;
+    Store::ensure_unique(tx, &draft, None).await?;
     insert_customer(tx, id, &draft, now).await?;
     let customer = Customer {
         id,
@@ -707,7 +775,7 @@ fn map_unique(err: sqlx::Error, existing: Option<CustomerId>) -> StoreError {
         };
         StoreError::DuplicateCustomer { field, existing }
     } else {
-        StoreError::Database(err)
+        StoreError::from(err)
     }
 }
 

@@ -203,6 +203,8 @@ impl Store {
     ) -> Result<ImportCounts> {
         const CHUNK: usize = 400;
         let mut tx = self.begin().await?;
+        let creates: Vec<&CustomerDraft> = import.creates.iter().map(|r| &r.draft).collect();
+        crate::privacy::refuse_erased(&mut tx, &creates, now).await?;
         for chunk in import.creates.chunks(CHUNK) {
             crate::customers::insert_chunk(&mut tx, chunk).await?;
         }

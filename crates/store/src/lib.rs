@@ -11,6 +11,7 @@
 
 pub(crate) mod audit;
 mod backend;
+mod backup;
 mod checkins;
 mod consent;
 mod customers;
@@ -21,19 +22,23 @@ mod imports;
 pub(crate) mod loyalty;
 mod merges;
 mod orders;
+pub mod privacy;
 mod retail;
+mod schema;
 mod search;
 mod sms;
 mod staff;
+mod stats;
 mod time;
 pub(crate) mod verification;
 mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, diff as audit_diff};
-pub use backend::{Engine, Store};
+pub use backend::{Engine, MigrationStatus, Store};
+pub use backup::{BackupReport, restore_sqlite, verify_sqlite_backup};
 pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use consent::KeywordOutcome;
-pub use customers::{CustomerPage, NewCustomerRecord};
+pub use customers::{CustomerFilter, CustomerPage, NewCustomerRecord};
 pub use error::StoreError;
 pub use events::envelope as event_envelope;
 pub use groups::GroupDraft;
@@ -51,9 +56,15 @@ pub use orders::{
     CheckoutOutcome, CheckoutRequest, CustomerStats, Evaluation, Idempotency, LineInput,
     LoyaltyReceipt, OrderFilter, OrderPage, ResolvedLine,
 };
+pub use privacy::{ErasureReport, PurgeReport, RetentionState};
 pub use retail::ImportSummary;
+pub use schema::SchemaDescription;
+pub use search::{MAX_SEARCH_DEPTH, SearchPage};
 pub use sms::{SmsFilter, SmsMessage, SmsOutcome, SmsState, SmsTemplateView};
-pub use staff::{NewApiKey, NewSession, NewStaffUser, SessionRecord, StaffPatch};
+pub use staff::{
+    NewApiKey, NewSession, NewStaffUser, SessionRecord, SignInAttempt, SignInLimit, StaffPatch,
+};
+pub use stats::{OutboxDepth, PoolStats};
 pub use time::{from_micros, to_micros};
 pub use verification::{Compliance, LinkedCustomer, NewVerification, SealedImage};
 pub use webhooks::{

@@ -259,44 +259,28 @@ pub(crate) async fn redeem_for_order(
     now: Timestamp,
 ) -> Result<Redeemed> {
     require_order_id(order_id)?;
-    if points <= 0 {
-        return Err(LoyaltyError::Invalid {
-            field: "points",
-            message: "must be greater than zero".into(),
-        }
-        .into());
-    }
     let mut account = lock_account(tx, customer, now).await?;
     expire_due(tx, &mut account, now).await?;
     if let Some(existing) = entry_for_order(tx, EntryKind::Redeem, order_id).await? {
         return replayed_redeem(customer, existing);
     }
     let program = program_in(tx).await?;
-    program.check_eligible(customer_type(tx, customer).await?, jurisdiction)?;
     let lots = lots_of(tx, customer).await?;
     let available = summarize(&lots, account.owed, now, now).available;
-    if points > available {
-        return Err(LoyaltyError::InsufficientPoints {
-            requested: points,
-            available,
-        }
-        .into());
-    }
-    let max = program.max_redeemable(available, order_total_cents);
-    if points > max {
-        return Err(LoyaltyError::ExceedsOrderTotal {
-            requested: points,
-            max,
-        }
-        .into());
-    }
+    // The same rule the checkout's gate priced the order with, checked again under the lock.
+    let value_cents = program.redemption(
+        customer_type(tx, customer).await?,
+        jurisdiction,
+        points,
+        available,
+        order_total_cents,
+    )?;
     let spend = plan_spend(&lots, points, SpendFrom::Available, now);
     if spend.shortfall != 0 {
         return Err(StoreError::Corrupt(format!(
             "lots of customer {customer} do not cover their available balance"
         )));
     }
-    let value_cents = program.value_cents(points);
     let entry = NewEntry {
         kind: EntryKind::Redeem,
         cause_key: order_id.to_string(),
@@ -490,7 +474,9 @@ pub(crate) async fn adjust_points(
         }
         .into());
     }
-    if points == 0 || points.abs() > 1_000_000_000 {
+    // `unsigned_abs`: `i64::MIN.abs()` overflows (and in a release build wraps to a negative that
+    // passed this check).
+    if points == 0 || points.unsigned_abs() > canopy_domain::bounds::MAX_POINTS.unsigned_abs() {
         return Err(LoyaltyError::Invalid {
             field: "points",
             message: "must be a non-zero number of points, at most a billion either way".into(),

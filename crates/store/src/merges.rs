@@ -550,7 +550,6 @@ async fn merge_in(tx: &mut Tx, id: MergeId) -> Result<Merge> {
 /// The whole merge inside `tx` (committed by [`Store::merge_customers`], rolled back by the preview).
 async fn merge_tx(
     tx: &mut Tx,
-    store: &Store,
     survivor_id: CustomerId,
     merged_id: CustomerId,
     choices: &BTreeMap<Field, Source>,
@@ -602,7 +601,7 @@ async fn merge_tx(
     .await
     .map(|_| ())
     })?;
-    store.ensure_unique(tx, &details, Some(survivor_id)).await?;
+    Store::ensure_unique(tx, &details, Some(survivor_id)).await?;
     write_draft(tx, survivor_id, &details, now).await?;
 
     let mut moved = Moved::default();
@@ -734,7 +733,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Merge> {
         let mut tx = self.begin().await?;
-        let merge = merge_tx(&mut tx, self, survivor_id, merged_id, choices, actor, now).await?;
+        let merge = merge_tx(&mut tx, survivor_id, merged_id, choices, actor, now).await?;
         tx.commit().await?;
         Ok(merge)
     }
@@ -749,7 +748,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Merge> {
         let mut tx = self.begin().await?;
-        let merge = merge_tx(&mut tx, self, survivor_id, merged_id, choices, actor, now).await?;
+        let merge = merge_tx(&mut tx, survivor_id, merged_id, choices, actor, now).await?;
         drop(tx);
         Ok(merge)
     }
@@ -831,12 +830,10 @@ impl Store {
             &current,
             &earlier,
         )?;
-        self.ensure_unique(&mut tx, &restored, Some(survivor_id))
-            .await?;
+        Self::ensure_unique(&mut tx, &restored, Some(survivor_id)).await?;
         write_draft(&mut tx, survivor_id, &restored, now).await?;
-        let conflict = self
-            .ensure_unique(&mut tx, &merge.merged_before.details, Some(merged_id))
-            .await;
+        let conflict =
+            Self::ensure_unique(&mut tx, &merge.merged_before.details, Some(merged_id)).await;
         if let Err(StoreError::DuplicateCustomer { field, existing }) = conflict {
             let whose = existing
                 .map(|e| format!(" customer {e}"))
@@ -1177,7 +1174,7 @@ impl Store {
     ) -> Result<IntakeOutcome> {
         {
             let mut tx = self.begin().await?;
-            self.ensure_unique(&mut tx, &draft, None).await?;
+            Self::ensure_unique(&mut tx, &draft, None).await?;
         }
         let candidates = self
             .duplicate_candidates(&draft, None, Level::Likely, 10)
@@ -1186,8 +1183,8 @@ impl Store {
             return Ok(IntakeOutcome::LikelyDuplicates(candidates));
         }
         let mut tx = self.begin().await?;
-        let customer =
-            crate::customers::create_customer_in(&mut tx, self, draft, actor, now).await?;
+        crate::privacy::refuse_erased(&mut tx, &[&draft], now).await?;
+        let customer = crate::customers::create_in_tx(&mut tx, draft, actor, now).await?;
         for c in &candidates {
             dismiss_in(&mut tx, customer.id, c.customer.id, "intake", actor, now).await?;
         }

@@ -18,17 +18,15 @@
 
 use std::collections::BTreeMap;
 
-use canopy_domain::{Actor, Customer, CustomerId, EventKind, OrderId, ProductId, StoreId, age_on};
-use canopy_limits::{
-    AllotmentMode, Category, CustomerClass, Decision, EvaluationRequest, ExternalAllotment,
-    HistoryEntry, ManagerOverride, RuleBook, Verdict,
-};
-use canopy_loyalty::{LoyaltyError, OrderAmounts, ReturnShare};
+use canopy_domain::{Actor, Customer, CustomerId, EventKind, OrderId, StoreId};
+use canopy_limits::{Category, CustomerClass, Decision, ExternalAllotment, HistoryEntry, RuleBook};
+use canopy_loyalty::{OrderAmounts, ReturnShare};
 use canopy_orders::{
-    CartLine, GroupDiscount, HistoryScope, Measures, Order, OrderEvent, OrderLine, OrderStatus,
-    Payment, Priced, Reason, RetailStore, SalesChannel, check_eligibility, initial_status, price,
-    purchase_class, refund_for, transition,
+    AllotmentAuthority, GateInputs, GroupDiscount, HistoryScope, LoyaltyInputs, Measures, Order,
+    OrderEvent, OrderLine, OrderStatus, PatientLink, Payment, RetailStore, SalesChannel, evaluate,
+    initial_status, limits_subject, refund_for, required_measures, resolve_line, transition,
 };
+pub use canopy_orders::{Evaluation, LineInput, ResolvedLine};
 use jiff::Timestamp;
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -39,18 +37,6 @@ use crate::loyalty::{self, RedemptionContext};
 use crate::retail::{corrupt, parse_category};
 use crate::time::{from_micros, to_micros};
 use crate::{Result, Store, StoreError, audit};
-
-/// One requested line: a SKU from the catalogue, or the measures inline (an external POS).
-/// Inline values override the catalogue's.
-#[derive(Debug, Clone, Default)]
-pub struct LineInput {
-    pub sku: Option<String>,
-    pub name: Option<String>,
-    pub category: Option<Category>,
-    pub measures: Option<Measures>,
-    pub unit_price_cents: Option<i64>,
-    pub quantity: u32,
-}
 
 /// A checkout or quote, parsed by the web layer.
 #[derive(Debug, Clone)]
@@ -66,8 +52,13 @@ pub struct CheckoutRequest {
     /// A manager's reason to override a warn-mode limit decision. The caller has already
     /// checked the `limits:override` permission.
     pub limits_override: Option<String>,
+    /// The reason for prices different from the catalogue's. The caller has already checked the
+    /// `orders:price_override` permission.
+    pub price_override: Option<String>,
     /// Remaining allotments reported by the state tracking system.
     pub external_allotments: Vec<ExternalAllotment>,
+    /// Whether the caller may make them replace local history (a state-system integration).
+    pub allotment_authority: AllotmentAuthority,
     pub external_ref: Option<String>,
     /// For a caregiver: the linked patient this purchase is for (required for caregivers, refused for
     /// anyone else). The patient's eligibility and purchase history decide the limits.
@@ -79,35 +70,6 @@ pub struct CheckoutRequest {
 pub struct Idempotency {
     pub key: String,
     pub request_hash: String,
-}
-
-/// The line as the gate resolved it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ResolvedLine {
-    pub product_id: Option<ProductId>,
-    pub sku: Option<String>,
-    pub name: String,
-    pub category: Category,
-    pub quantity: u32,
-    #[serde(flatten)]
-    pub measures: Measures,
-    pub unit_price_cents: i64,
-}
-
-/// The gate's answer: every reason, the prices and the limits decision.
-#[derive(Debug, Clone, Serialize)]
-pub struct Evaluation {
-    /// No reason to refuse (a warn-mode override, if any, has been accepted).
-    pub allowed: bool,
-    pub reasons: Vec<Reason>,
-    pub customer_class: CustomerClass,
-    pub lines: Vec<ResolvedLine>,
-    pub pricing: Priced,
-    pub limits: Decision,
-    /// The override a warn-mode decision needed, when a manager gave one.
-    pub limits_override: Option<ManagerOverride>,
-    /// Points to redeem, when the redemption is allowed (their value is `pricing.loyalty_cents`).
-    pub loyalty_points: i64,
 }
 
 /// What a checkout did.
@@ -191,7 +153,19 @@ fn parse_status(s: &str) -> Result<OrderStatus> {
     OrderStatus::parse(s).ok_or_else(|| corrupt("order status", s))
 }
 
-const LIVE_STATUSES: &str = "('received', 'ready_for_pickup', 'out_for_delivery', 'completed')";
+/// The statuses whose orders count toward purchase limits, as an SQL list built from the one rule,
+/// [`OrderStatus::counts_toward_limits`].
+fn live_statuses() -> &'static str {
+    static LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        let names: Vec<String> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| s.counts_toward_limits())
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!("({})", names.join(", "))
+    })
+}
 
 /// Where the gate reads: the open write transaction (checkout) or the read pool (quote).
 enum Source<'a> {
@@ -285,11 +259,12 @@ impl Source<'_> {
                 "o.store_id IN (SELECT id FROM stores WHERE licensee = $4 AND jurisdiction = $5) AND $3 <> ''"
             }
         };
+        let live = live_statuses();
         let sql = format!(
             "SELECT o.id AS order_id, o.placed_at, o.customer_class, l.category, l.quantity, l.returned_quantity, \
              l.net_weight_mg, l.concentrate_mg, l.thc_ug, l.volume_ul \
              FROM orders o JOIN order_lines l ON l.order_id = o.id \
-             WHERE (o.customer_id = $1 OR o.patient_id = $1) AND o.placed_at >= $2 AND o.status IN {LIVE_STATUSES} AND {scope} \
+             WHERE (o.customer_id = $1 OR o.patient_id = $1) AND o.placed_at >= $2 AND o.status IN {live} AND {scope} \
              ORDER BY o.placed_at, o.id, l.line_no"
         );
         let binds = (
@@ -351,75 +326,29 @@ impl Source<'_> {
 }
 
 impl Store {
-    /// Catalogue lookups for the request's lines (outside the write transaction: the catalogue
-    /// is not part of the compliance decision's consistency).
-    async fn resolve_lines(&self, lines: &[LineInput]) -> Result<Vec<ResolvedLine>> {
+    /// Catalogue lookups for the request's lines, resolved by [`canopy_orders::resolve_line`]
+    /// (outside the write transaction: the catalogue is not part of the compliance decision's
+    /// consistency).
+    async fn resolve_lines(
+        &self,
+        lines: &[LineInput],
+        store: &RetailStore,
+        now: Timestamp,
+        book: &RuleBook,
+    ) -> Result<Vec<ResolvedLine>> {
         let skus: Vec<String> = lines.iter().filter_map(|l| l.sku.clone()).collect();
         let products = self.products_by_sku(&skus).await?;
         lines
             .iter()
             .enumerate()
             .map(|(i, l)| {
-                let field = |f: &str| format!("lines[{i}].{f}");
-                if l.quantity == 0 {
-                    return Err(StoreError::invalid(
-                        field("quantity"),
-                        "invalid_quantity",
-                        "quantity must be at least 1",
-                    ));
-                }
-                let product = match &l.sku {
-                    Some(sku) => {
-                        let p = products
-                            .iter()
-                            .find(|p| &p.draft.sku == sku)
-                            .ok_or_else(|| {
-                                StoreError::invalid(
-                                    field("sku"),
-                                    "unknown_sku",
-                                    format!("no product with SKU {sku:?}"),
-                                )
-                            })?;
-                        if p.archived {
-                            return Err(StoreError::invalid(
-                                field("sku"),
-                                "product_archived",
-                                format!("{sku:?} is no longer sold"),
-                            ));
-                        }
-                        Some(p)
-                    }
-                    None => None,
-                };
-                let missing = |f: &str| {
-                    StoreError::invalid(
-                        field(f),
-                        "required",
-                        format!("{f} is required for a line without a SKU"),
-                    )
-                };
-                Ok(ResolvedLine {
-                    product_id: product.map(|p| p.id),
-                    sku: l.sku.clone(),
-                    name: l
-                        .name
-                        .clone()
-                        .or_else(|| product.map(|p| p.draft.name.clone()))
-                        .ok_or_else(|| missing("name"))?,
-                    category: l
-                        .category
-                        .or(product.map(|p| p.draft.category))
-                        .ok_or_else(|| missing("category"))?,
-                    quantity: l.quantity,
-                    measures: l
-                        .measures
-                        .or(product.map(|p| p.draft.measures))
-                        .unwrap_or_default(),
-                    unit_price_cents: l
-                        .unit_price_cents
-                        .or(product.map(|p| p.draft.price_cents))
-                        .ok_or_else(|| missing("unit_price_cents"))?,
-                })
+                let product = l
+                    .sku
+                    .as_ref()
+                    .and_then(|sku| products.iter().find(|p| &p.draft.sku == sku));
+                Ok(resolve_line(i, l, product, |c| {
+                    required_measures(book, &store.settings, now, c)
+                })?)
             })
             .collect()
     }
@@ -457,7 +386,7 @@ impl Store {
         book: &RuleBook,
     ) -> Result<Evaluation> {
         let store = self.retail_store(req.store_id).await?;
-        let lines = self.resolve_lines(&req.lines).await?;
+        let lines = self.resolve_lines(&req.lines, &store, now, book).await?;
         let discounts = self.discounts_for(req.customer_id).await?;
         let loyalty = self.loyalty_for(req, now).await?;
         let mut src = Source::Read(self);
@@ -491,7 +420,7 @@ impl Store {
             ));
         }
         let store = self.retail_store(req.store_id).await?;
-        let lines = self.resolve_lines(&req.lines).await?;
+        let lines = self.resolve_lines(&req.lines, &store, now, book).await?;
         let discounts = self.discounts_for(req.customer_id).await?;
         let loyalty = self.loyalty_for(req, now).await?;
         let mut tx = self.begin().await?;
@@ -592,6 +521,7 @@ impl Store {
             "number": order.number, "customer_id": order.customer_id, "store_id": order.store_id,
             "channel": order.channel, "total_cents": order.total_cents, "discounts": order.discounts,
             "limits_verdict": evaluation.limits.verdict, "limits_override": order.limits_override,
+            "price_override": order.price_override, "caller_asserted": order.caller_asserted,
         });
         audit::record(
             &mut tx,
@@ -642,8 +572,6 @@ impl Store {
     }
 }
 
-/// The compliance gate and pricing, reading through `src`.
-#[allow(clippy::too_many_arguments)]
 /// What the gate works from besides the request: read before the checkout's transaction begins.
 struct GateContext<'a> {
     store: &'a RetailStore,
@@ -652,6 +580,9 @@ struct GateContext<'a> {
     loyalty: Option<&'a RedemptionContext>,
 }
 
+/// Loads what [`canopy_orders::evaluate`] reads through `src`, each once (the buyer's row first:
+/// in a checkout on PostgreSQL that locks it, so two registers cannot spend one allotment), and
+/// hands it the decision.
 async fn gate(
     src: &mut Source<'_>,
     req: &CheckoutRequest,
@@ -661,246 +592,52 @@ async fn gate(
     now: Timestamp,
     book: &RuleBook,
 ) -> Result<Evaluation> {
-    let store = ctx.store;
-    let settings = &store.settings;
-    let today = settings.today(now);
+    let settings = &ctx.store.settings;
     let customer = src.customer(req.customer_id).await?;
-    let mut reasons = Vec::new();
-    let class = match purchase_class(settings.licence_type, customer.details.customer_type) {
-        Ok(class) => class,
-        Err(reason) => {
-            reasons.push(reason);
-            CustomerClass::AdultUse
-        }
-    };
-    book.rule_set(&settings.jurisdiction)?;
-    let min_age = canopy_orders::min_age(book, &settings.jurisdiction, class, today);
     let compliance = src.compliance(req.customer_id).await?;
-    reasons.extend(check_eligibility(
-        &customer,
-        compliance.facts(),
-        class,
-        now,
-        today,
-        min_age,
-    ));
-
-    let patient = patient_for(src, req, class, now, today, &mut reasons).await?;
-    // A caregiver's purchase counts toward the patient's limits, with the patient's earlier purchases.
-    let limits_subject = patient.as_ref().map_or(req.customer_id, |p| p.id);
-    let since = book.lookback_start(&settings.jurisdiction, now, Some(&settings.time_zone))?;
-    let history = match since {
-        Some(since) => src.history(limits_subject, store, since).await?,
-        None => Vec::new(),
+    let patient = match req.patient_id {
+        Some(id) if src.is_caregiver_of(req.customer_id, id).await? => {
+            let patient = src.customer(id).await?;
+            let facts = src.compliance(id).await?;
+            Some((patient, facts))
+        }
+        _ => None,
     };
-    let age = customer
-        .details
-        .date_of_birth
-        .map(|dob| age_on(dob, today).clamp(0, 255) as u8)
-        .unwrap_or(min_age);
-    let resident = customer
-        .details
-        .id_document
-        .as_ref()
-        .and_then(|d| d.jurisdiction.as_deref())
-        .is_some_and(|j| j.eq_ignore_ascii_case(settings.region_code()));
-    let external_allotments = req
-        .external_allotments
-        .iter()
-        .cloned()
-        .map(|mut a| {
-            if settings.history_scope == HistoryScope::State {
-                a.mode = AllotmentMode::Replace;
-            }
-            a
-        })
-        .collect();
-    let request = EvaluationRequest {
-        jurisdiction: settings.jurisdiction.clone(),
-        at: now,
-        time_zone: Some(settings.time_zone.clone()),
-        customer: canopy_limits::Customer {
-            class,
-            age,
-            patient_age: patient
-                .as_ref()
-                .and_then(|p| p.details.date_of_birth)
-                .map(|dob| age_on(dob, today).clamp(0, 255) as u8),
-            resident,
-            overrides: Vec::new(),
+    let link = match (&patient, req.patient_id) {
+        (Some((customer, facts)), _) => PatientLink::Linked {
+            customer,
+            facts: facts.facts(),
         },
-        cart: lines
-            .iter()
-            .map(|l| {
-                l.measures
-                    .to_item(l.category, i32::try_from(l.quantity).unwrap_or(i32::MAX))
-            })
-            .collect(),
-        history,
-        external_allotments,
-        enforcement: settings.enforcement,
+        (None, Some(_)) => PatientLink::NotLinked,
+        (None, None) => PatientLink::NotNamed,
     };
-    let decision = book.evaluate(&request)?;
-    let has_own_age_reason = reasons.iter().any(|r| r.code == "underage");
-    for i in &decision.ineligible {
-        if !(has_own_age_reason || i.code == "under_minimum_age" && age >= min_age) {
-            reasons.push(Reason::new(&i.code, i.message.clone()));
-        }
-    }
-    let mut limits_override = None;
-    if !decision.violations.is_empty() {
-        let explanation = decision
-            .violations
-            .iter()
-            .map(|v| v.message.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        match decision.verdict {
-            Verdict::OverrideRequired => match &req.limits_override {
-                Some(reason) => {
-                    limits_override = ManagerOverride::for_decision(
-                        &decision,
-                        actor.id.clone().unwrap_or_else(|| actor.label.clone()),
-                        reason.clone(),
-                        now,
-                    );
-                }
-                None => reasons.push(Reason::new(
-                    "limit_override_required",
-                    format!("over a purchase limit ({explanation}); a manager may override with a reason"),
-                )),
-            },
-            _ => reasons.push(Reason::new("purchase_limit_exceeded", explanation)),
-        }
-    }
-
-    let cart: Vec<CartLine> = lines
-        .iter()
-        .map(|l| CartLine {
-            category: l.category,
-            quantity: l.quantity,
-            unit_price_cents: l.unit_price_cents,
-        })
-        .collect();
-    let priced = |loyalty_cents| {
-        price(&cart, ctx.discounts, today, loyalty_cents)
-            .map_err(|e| StoreError::invalid("lines", "invalid_price", e.to_string()))
-    };
-    let mut pricing = priced(0)?;
-    let mut loyalty_points = 0;
-    if let Some(l) = ctx.loyalty.filter(|_| req.loyalty_redeem_points != 0) {
-        let redemption = l.program.redemption(
-            customer.details.customer_type,
-            Some(settings.region_code()),
-            req.loyalty_redeem_points,
-            l.available,
-            pricing.total_cents,
-        );
-        match redemption {
-            Ok(value_cents) => {
-                pricing = priced(value_cents)?;
-                loyalty_points = req.loyalty_redeem_points;
-            }
-            Err(LoyaltyError::Invalid { message, .. }) => {
-                return Err(StoreError::invalid(
-                    "loyalty_redeem_points",
-                    "invalid_value",
-                    message,
-                ));
-            }
-            Err(e) => reasons.push(loyalty_reason(&e)),
-        }
-    }
-    if !req.payments.is_empty() {
-        let paid: i64 = req.payments.iter().map(|p| p.amount_cents).sum();
-        if paid != pricing.total_cents {
-            return Err(StoreError::invalid(
-                "payments",
-                "payment_mismatch",
-                format!(
-                    "payments add up to {paid} cents but the total is {} cents",
-                    pricing.total_cents
-                ),
-            ));
-        }
-    }
-    Ok(Evaluation {
-        allowed: reasons.is_empty(),
-        reasons,
-        customer_class: class,
+    let subject = limits_subject(&customer, &link);
+    let history =
+        match book.lookback_start(&settings.jurisdiction, now, Some(&settings.time_zone))? {
+            Some(since) => src.history(subject.id, ctx.store, since).await?,
+            None => Vec::new(),
+        };
+    let inputs = GateInputs {
+        store: settings,
+        customer: &customer,
+        facts: compliance.facts(),
+        patient: link,
         lines,
-        pricing,
-        limits: decision,
-        limits_override,
-        loyalty_points,
-    })
-}
-
-/// The patient a caregiver is buying for, when the request names one the caregiver is linked to.
-/// A caregiver must name a patient (`patient_required`) they are linked to (`patient_not_linked`), and
-/// the patient must be eligible as a medical customer (`patient_` + the eligibility code). Patients
-/// may be minors, so their age is not checked; the caregiver's own age and card are.
-async fn patient_for(
-    src: &mut Source<'_>,
-    req: &CheckoutRequest,
-    class: CustomerClass,
-    now: Timestamp,
-    today: jiff::civil::Date,
-    reasons: &mut Vec<Reason>,
-) -> Result<Option<Customer>> {
-    let id = match (class, req.patient_id) {
-        (CustomerClass::Caregiver, Some(id)) => id,
-        (CustomerClass::Caregiver, None) => {
-            reasons.push(Reason::new(
-                "patient_required",
-                "a caregiver buys for a named patient: choose which one",
-            ));
-            return Ok(None);
-        }
-        (_, Some(_)) => {
-            return Err(StoreError::invalid(
-                "patient_id",
-                "not_a_caregiver",
-                "only caregivers buy on behalf of a patient",
-            ));
-        }
-        (_, None) => return Ok(None),
+        history,
+        external_allotments: req.external_allotments.clone(),
+        allotment_authority: req.allotment_authority,
+        discounts: ctx.discounts,
+        loyalty: ctx.loyalty.map(|l| LoyaltyInputs {
+            program: &l.program,
+            available: l.available,
+        }),
+        redeem_points: req.loyalty_redeem_points,
+        limits_override: req.limits_override.clone(),
+        price_override: req.price_override.clone(),
+        approver: actor.id.clone().unwrap_or_else(|| actor.label.clone()),
+        payments: &req.payments,
     };
-    if !src.is_caregiver_of(req.customer_id, id).await? {
-        reasons.push(Reason::new(
-            "patient_not_linked",
-            "this patient is not linked to the caregiver: link them on the profile first",
-        ));
-        return Ok(None);
-    }
-    let patient = src.customer(id).await?;
-    let compliance = src.compliance(id).await?;
-    let patient_reasons = check_eligibility(
-        &patient,
-        compliance.facts(),
-        CustomerClass::Medical,
-        now,
-        today,
-        0,
-    );
-    reasons.extend(patient_reasons.into_iter().map(|r| {
-        Reason::new(
-            &format!("patient_{}", r.code),
-            format!("patient: {}", r.message),
-        )
-    }));
-    Ok(Some(patient))
-}
-
-/// A refused redemption as a checkout reason, reported with the others.
-fn loyalty_reason(e: &LoyaltyError) -> Reason {
-    let code = match e {
-        LoyaltyError::InsufficientPoints { .. } => "loyalty_insufficient_points",
-        LoyaltyError::ExceedsOrderTotal { .. } => "loyalty_exceeds_order_total",
-        LoyaltyError::NotEligible(_) => "loyalty_not_eligible",
-        _ => "loyalty_refused",
-    };
-    Reason::new(code, format!("loyalty: {e}"))
+    Ok(evaluate(inputs, book, now)?)
 }
 
 /// Redeems the points the evaluation allowed and, for an order complete at once (in store), credits what
@@ -1019,6 +756,8 @@ fn build_order(
         pricing,
         customer_class,
         limits_override,
+        price_override,
+        caller_asserted,
         ..
     } = evaluation;
     let status = initial_status(req.channel);
@@ -1042,6 +781,8 @@ fn build_order(
         external_ref: req.external_ref.clone(),
         patient_id: req.patient_id,
         limits_override,
+        price_override,
+        caller_asserted,
         placed_at: now,
         updated_at: now,
         lines: lines
@@ -1085,12 +826,13 @@ async fn insert_order(tx: &mut Tx, order: &Order, decision: &Decision) -> Result
         json(decision),
         order.limits_override.as_ref().map(|o| json(o)),
     );
+    let price_override_text = order.price_override.as_ref().map(|o| json(o));
     let (number,): (i64,) = on_tx!(tx, |c| {
         sqlx::query_as(
         "INSERT INTO orders (id, customer_id, store_id, channel, status, customer_class, subtotal_cents, discount_cents, \
          loyalty_redeemed_cents, total_cents, refunded_cents, discounts, payments, staff_id, staff_label, external_ref, \
-         limits_decision, limits_override, placed_at, updated_at, patient_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19) RETURNING seq"
+         limits_decision, limits_override, placed_at, updated_at, patient_id, price_override, caller_asserted) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20, $21) RETURNING seq"
     )
     .bind(order.id.to_string())
     .bind(order.customer_id.to_string())
@@ -1111,6 +853,8 @@ async fn insert_order(tx: &mut Tx, order: &Order, decision: &Decision) -> Result
     .bind(override_text.as_deref())
     .bind(to_micros(order.placed_at))
     .bind(order.patient_id.map(|p| p.to_string()))
+    .bind(price_override_text.as_deref())
+    .bind(order.caller_asserted)
     .fetch_one(&mut **c)
     .await
     })?;
@@ -1355,11 +1099,13 @@ struct OrderRow {
     placed_at: i64,
     updated_at: i64,
     patient_id: Option<String>,
+    price_override: Option<String>,
+    caller_asserted: bool,
 }
 
 const ORDER_COLUMNS: &str = "seq, id, customer_id, store_id, channel, status, customer_class, subtotal_cents, discount_cents, \
      loyalty_redeemed_cents, total_cents, refunded_cents, discounts, payments, staff_id, staff_label, external_ref, \
-     limits_override, placed_at, updated_at, patient_id";
+     limits_override, placed_at, updated_at, patient_id, price_override, caller_asserted";
 
 impl TryFrom<OrderRow> for Order {
     type Error = StoreError;
@@ -1400,6 +1146,11 @@ impl TryFrom<OrderRow> for Order {
                 .limits_override
                 .map(|t| serde_json::from_str(&t).map_err(|_| json_err("limits_override", &t)))
                 .transpose()?,
+            price_override: r
+                .price_override
+                .map(|t| serde_json::from_str(&t).map_err(|_| json_err("price_override", &t)))
+                .transpose()?,
+            caller_asserted: r.caller_asserted,
             placed_at: from_micros(r.placed_at),
             updated_at: from_micros(r.updated_at),
             lines: Vec::new(),
@@ -1543,6 +1294,25 @@ impl Store {
         Ok(items)
     }
 
+    /// One order in full for someone allowed to read any order, with an `order.view` audit row:
+    /// like the purchase history, reading an arbitrary order is a view of a customer's purchases.
+    pub async fn view_order(&self, id: OrderId, actor: &Actor, now: Timestamp) -> Result<Order> {
+        let order = self.order(id).await?;
+        let mut tx = self.begin().await?;
+        audit::record(
+            &mut tx,
+            actor,
+            now,
+            "order.view",
+            "order",
+            Some(&id.to_string()),
+            &serde_json::json!({ "customer_id": order.customer_id, "number": order.number }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(order)
+    }
+
     /// Records that someone viewed a customer's full purchase history.
     pub async fn record_history_view(
         &self,
@@ -1623,6 +1393,18 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The store an order was placed at (what store-scoped permissions on it are checked against).
+    pub async fn order_store(&self, id: OrderId) -> Result<StoreId> {
+        let row: Option<(String,)> = on_read!(self, |p| sqlx::query_as(
+            "SELECT store_id FROM orders WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .fetch_optional(p)
+        .await)?;
+        let (store,) = row.ok_or(StoreError::NotFound { entity: "order" })?;
+        store.parse().map_err(|_| corrupt("store id", &store))
     }
 
     /// Moves an order along its lifecycle (`ready_for_pickup`, `out_for_delivery`, `completed`,
@@ -1834,14 +1616,15 @@ impl Store {
 
     /// Lifetime spend, order count, last purchase and favourite categories, in one query.
     pub async fn customer_stats(&self, customer: CustomerId) -> Result<CustomerStats> {
+        let live = live_statuses();
         let sql = format!(
             "SELECT l.category, CAST(SUM(l.total_cents) AS BIGINT) AS spend, \
-               (SELECT COUNT(*) FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES}) AS order_count, \
-               (SELECT CAST(COALESCE(SUM(c.total_cents - c.refunded_cents), 0) AS BIGINT) FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES}) AS lifetime, \
-               (SELECT MAX(c.placed_at) FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES}) AS last_at, \
-               (SELECT c.total_cents FROM orders c WHERE c.customer_id = $1 AND c.status IN {LIVE_STATUSES} ORDER BY c.placed_at DESC LIMIT 1) AS last_cents \
+               (SELECT COUNT(*) FROM orders c WHERE c.customer_id = $1 AND c.status IN {live}) AS order_count, \
+               (SELECT CAST(COALESCE(SUM(c.total_cents - c.refunded_cents), 0) AS BIGINT) FROM orders c WHERE c.customer_id = $1 AND c.status IN {live}) AS lifetime, \
+               (SELECT MAX(c.placed_at) FROM orders c WHERE c.customer_id = $1 AND c.status IN {live}) AS last_at, \
+               (SELECT c.total_cents FROM orders c WHERE c.customer_id = $1 AND c.status IN {live} ORDER BY c.placed_at DESC LIMIT 1) AS last_cents \
              FROM orders o JOIN order_lines l ON l.order_id = o.id \
-             WHERE o.customer_id = $1 AND o.status IN {LIVE_STATUSES} \
+             WHERE o.customer_id = $1 AND o.status IN {live} \
              GROUP BY l.category ORDER BY spend DESC, l.category"
         );
         let rows: Vec<StatsRow> = on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))

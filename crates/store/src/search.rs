@@ -6,7 +6,9 @@ use sqlx::AssertSqlSafe;
 use std::collections::BTreeSet;
 
 use canopy_domain::{Customer, CustomerId};
-use canopy_search::{Candidate, MIN_TYPO_LEN, Query, deletion_variants, within_one_edit};
+use canopy_search::{
+    Candidate, MIN_TYPO_LEN, Query, deletion_variants, sound_keys, within_one_edit,
+};
 
 use crate::backend::{Backend, Tx, on_read, on_tx};
 use crate::{Result, Store};
@@ -15,7 +17,7 @@ use crate::{Result, Store};
 /// real query, small enough that ranking stays far below a millisecond.
 const PROBE_LIMIT: i64 = 300;
 
-/// Below this many exact results, a lookup also tries names one typo away.
+/// Below this many exact results, a lookup also tries names one typo away and names that sound the same.
 const TYPO_THRESHOLD: usize = 5;
 
 const CANDIDATE_COLUMNS: &str = "id, name_text, phone_e164, email_key, id_number_key";
@@ -47,53 +49,106 @@ fn like_pattern(word: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// One page of search results, best first.
+#[derive(Debug, Clone)]
+pub struct SearchPage {
+    pub items: Vec<Customer>,
+    /// True when asking for the next page (`offset` + `limit`) may find more.
+    pub has_more: bool,
+}
+
+/// The furthest a search pages (`offset` + `limit`): past a few pages staff refine the query instead, and
+/// each page ranks every candidate before it.
+pub const MAX_SEARCH_DEPTH: usize = 1_000;
+
+/// Candidates gathered so far, and whether any probe stopped at its limit (so more may exist).
+#[derive(Default)]
+struct Gathered {
+    rows: Vec<CandidateRow>,
+    truncated: bool,
+}
+
+impl Gathered {
+    fn add(&mut self, rows: Vec<CandidateRow>, limit: i64) {
+        self.truncated |= rows.len() as i64 >= limit;
+        self.rows.extend(rows);
+    }
+}
+
 impl Store {
     /// Customers matching what staff typed, best first: exact phone, email or ID number, then names by how
-    /// well they match (whole word, prefix, substring, one typo).
+    /// well they match (whole word, prefix, substring, one typo, same sound).
     pub async fn search_customers(&self, raw: &str, limit: usize) -> Result<Vec<Customer>> {
+        Ok(self.search_customers_page(raw, 0, limit).await?.items)
+    }
+
+    /// The page of `limit` results after the first `offset` (`offset + limit` at most
+    /// [`MAX_SEARCH_DEPTH`]; a deeper page is empty).
+    pub async fn search_customers_page(
+        &self,
+        raw: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<SearchPage> {
         let query = Query::parse(raw);
-        if query.is_empty() {
-            return Ok(Vec::new());
+        let want = offset.saturating_add(limit);
+        if query.is_empty() || limit == 0 || want > MAX_SEARCH_DEPTH {
+            return Ok(SearchPage {
+                items: Vec::new(),
+                has_more: false,
+            });
         }
-        let mut rows: Vec<CandidateRow> = Vec::new();
+        // One more than the page, so a full page can tell whether another follows it.
+        let probe_limit = PROBE_LIMIT.max(want as i64 + 1);
+        let mut found = Gathered::default();
         if let Some(digits) = &query.phone_digits {
             let reversed: String = digits.chars().rev().collect();
-            rows.extend(self.range_probe("phone_rev", &reversed).await?);
+            let rows = self
+                .range_probe("phone_rev", &reversed, probe_limit)
+                .await?;
+            found.add(rows, probe_limit);
         }
         if let Some(prefix) = &query.email_prefix {
-            rows.extend(self.range_probe("email_key", prefix).await?);
+            let rows = self.range_probe("email_key", prefix, probe_limit).await?;
+            found.add(rows, probe_limit);
         }
         if let Some(id) = &query.id_number {
-            let sql = format!(
-                "SELECT {CANDIDATE_COLUMNS} FROM customers WHERE id_number_key = $1 LIMIT 20"
-            );
-            let found: Vec<CandidateRow> =
-                on_read!(self, |p| sqlx::query_as(AssertSqlSafe(sql.clone()))
-                    .bind(id)
-                    .fetch_all(p)
-                    .await)?;
-            rows.extend(found);
+            let rows = self.range_probe("id_number_key", id, probe_limit).await?;
+            found.add(rows, probe_limit);
         }
-        let mut ranked = rank(&query, rows.clone(), limit);
+        let mut ranked = rank(&query, found.rows.clone(), want + 1);
         if !query.name_words.is_empty() {
             let exact: Vec<Vec<String>> =
                 query.name_words.iter().map(|w| vec![w.clone()]).collect();
-            rows.extend(self.name_probe(&exact).await?);
-            ranked = rank(&query, rows.clone(), limit);
-            // Typo candidates only when exact text found (almost) nothing: a query that already has
-            // several real matches is not a misspelling, and the wider probe is the slowest one.
-            if ranked.len() < limit.min(TYPO_THRESHOLD) {
-                let fuzzy = self.with_typo_alternatives(&query.name_words).await?;
+            let area = query.area_code.as_deref();
+            let rows = self.name_probe(&exact, area, probe_limit).await?;
+            found.add(rows, probe_limit);
+            ranked = rank(&query, found.rows.clone(), want + 1);
+            // Typo and sound-alike candidates only when exact text found too few for the page: a query
+            // with enough real matches is not a misspelling, and the wider probe is the slowest one.
+            if ranked.len() < want.min(TYPO_THRESHOLD) {
+                let fuzzy = self.with_alternatives(&query).await?;
                 if fuzzy != exact {
-                    rows.extend(self.name_probe(&fuzzy).await?);
-                    ranked = rank(&query, rows, limit);
+                    let rows = self.name_probe(&fuzzy, area, probe_limit).await?;
+                    found.add(rows, probe_limit);
+                    ranked = rank(&query, found.rows, want + 1);
                 }
             }
         }
-        self.live_customers_by_ids(&ranked).await
+        let has_more = ranked.len() > want || found.truncated;
+        let page: Vec<CustomerId> = ranked.into_iter().skip(offset).take(limit).collect();
+        Ok(SearchPage {
+            items: self.live_customers_by_ids(&page).await?,
+            has_more,
+        })
     }
 
-    async fn range_probe(&self, column: &str, prefix: &str) -> Result<Vec<CandidateRow>> {
+    async fn range_probe(
+        &self,
+        column: &str,
+        prefix: &str,
+        limit: i64,
+    ) -> Result<Vec<CandidateRow>> {
         let sql = format!(
             "SELECT {CANDIDATE_COLUMNS} FROM customers WHERE {column} >= $1 AND {column} < $2 LIMIT $3"
         );
@@ -103,13 +158,20 @@ impl Store {
         ))
         .bind(prefix)
         .bind(&end)
-        .bind(PROBE_LIMIT)
+        .bind(limit)
         .fetch_all(p)
         .await)?)
     }
 
-    /// Customers whose name contains, for every group, at least one of the group's words.
-    async fn name_probe(&self, groups: &[Vec<String>]) -> Result<Vec<CandidateRow>> {
+    /// Customers whose name contains, for every group, at least one of the group's words (and whose phone
+    /// has the area code, when one is given).
+    async fn name_probe(
+        &self,
+        groups: &[Vec<String>],
+        area_code: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<CandidateRow>> {
+        let area_prefix = area_code.map(|a| format!("+1{a}"));
         match &self.backend {
             Backend::Sqlite { read, .. } => {
                 let expr = groups
@@ -125,15 +187,23 @@ impl Store {
                     })
                     .collect::<Vec<_>>()
                     .join(" AND ");
-                let sql = format!(
-                    "SELECT {CANDIDATE_COLUMNS} FROM customers WHERE seq IN \
-                     (SELECT rowid FROM customers_fts WHERE customers_fts MATCH $1 LIMIT $2)"
-                );
-                Ok(sqlx::query_as(AssertSqlSafe(sql.clone()))
-                    .bind(expr)
-                    .bind(PROBE_LIMIT)
-                    .fetch_all(read)
-                    .await?)
+                let sql = if area_prefix.is_some() {
+                    format!(
+                        "SELECT {CANDIDATE_COLUMNS} FROM customers WHERE seq IN \
+                         (SELECT rowid FROM customers_fts WHERE customers_fts MATCH $1) \
+                         AND substr(phone_e164, 1, 5) = $3 LIMIT $2"
+                    )
+                } else {
+                    format!(
+                        "SELECT {CANDIDATE_COLUMNS} FROM customers WHERE seq IN \
+                         (SELECT rowid FROM customers_fts WHERE customers_fts MATCH $1 LIMIT $2)"
+                    )
+                };
+                let mut q = sqlx::query_as(AssertSqlSafe(sql)).bind(expr).bind(limit);
+                if let Some(area) = &area_prefix {
+                    q = q.bind(area.clone());
+                }
+                Ok(q.fetch_all(read).await?)
             }
             Backend::Postgres(pool) => {
                 let mut n = 0;
@@ -151,49 +221,99 @@ impl Store {
                     })
                     .collect::<Vec<_>>()
                     .join(" AND ");
+                let area_filter = if area_prefix.is_some() {
+                    format!(" AND substr(phone_e164, 1, 5) = ${}", n + 2)
+                } else {
+                    String::new()
+                };
                 let sql = format!(
-                    "SELECT {CANDIDATE_COLUMNS} FROM customers WHERE {expr} LIMIT ${}",
+                    "SELECT {CANDIDATE_COLUMNS} FROM customers WHERE {expr}{area_filter} LIMIT ${}",
                     n + 1
                 );
-                let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+                let mut q = sqlx::query_as(AssertSqlSafe(sql));
                 for word in groups.iter().flatten() {
                     q = q.bind(like_pattern(word));
                 }
-                Ok(q.bind(PROBE_LIMIT).fetch_all(pool).await?)
+                q = q.bind(limit);
+                if let Some(area) = &area_prefix {
+                    q = q.bind(area.clone());
+                }
+                Ok(q.fetch_all(pool).await?)
             }
         }
     }
 
-    /// Each query word with the dictionary words one edit away from it (for words long enough to allow a typo).
-    async fn with_typo_alternatives(&self, words: &[String]) -> Result<Vec<Vec<String>>> {
-        let mut groups = Vec::with_capacity(words.len());
-        for word in words {
+    /// Each query word with the dictionary words one edit away from it (for words long enough to allow a
+    /// typo) and those that sound the same.
+    async fn with_alternatives(&self, query: &Query) -> Result<Vec<Vec<String>>> {
+        let mut groups = Vec::with_capacity(query.name_words.len());
+        for (word, sounds) in query.name_words.iter().zip(&query.name_sounds) {
             let mut alts = vec![word.clone()];
             if word.chars().count() >= MIN_TYPO_LEN {
                 let variants = deletion_variants(word);
-                let placeholders: Vec<String> =
-                    (1..=variants.len()).map(|i| format!("${i}")).collect();
-                let sql = format!(
-                    "SELECT DISTINCT term FROM name_terms WHERE variant IN ({})",
-                    placeholders.join(", ")
-                );
-                let terms: Vec<(String,)> = on_read!(self, |p| {
-                    let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
-                    for v in &variants {
-                        q = q.bind(v);
-                    }
-                    q.fetch_all(p).await
-                })?;
+                let terms = self
+                    .dictionary_lookup(
+                        "SELECT DISTINCT term FROM name_terms WHERE variant",
+                        &variants,
+                    )
+                    .await?;
                 alts.extend(
                     terms
                         .into_iter()
-                        .map(|(t,)| t)
                         .filter(|t| t != word && within_one_edit(word, t)),
                 );
+            }
+            if !sounds.is_empty() {
+                let terms = self
+                    .dictionary_lookup("SELECT DISTINCT term FROM name_sounds WHERE sound", sounds)
+                    .await?;
+                for term in terms {
+                    if !alts.contains(&term) {
+                        alts.push(term);
+                    }
+                }
             }
             groups.push(alts);
         }
         Ok(groups)
+    }
+
+    /// `select` (ending in the key column) `IN (keys)`.
+    async fn dictionary_lookup(&self, select: &str, keys: &[String]) -> Result<Vec<String>> {
+        let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{select} IN ({}) ORDER BY 1", placeholders.join(", "));
+        let terms: Vec<(String,)> = on_read!(self, |p| {
+            let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+            for k in keys {
+                q = q.bind(k);
+            }
+            q.fetch_all(p).await
+        })?;
+        Ok(terms.into_iter().map(|(t,)| t).collect())
+    }
+
+    /// Files every dictionary word under its sound keys, once, for a database whose dictionary was filled
+    /// before sound-alike lookup existed (new words are filed as they are added).
+    pub(crate) async fn backfill_name_sounds(&self) -> Result<()> {
+        let has_sounds: Option<(String,)> = on_read!(self, |p| sqlx::query_as(
+            "SELECT term FROM name_sounds LIMIT 1"
+        )
+        .fetch_optional(p)
+        .await)?;
+        if has_sounds.is_some() {
+            return Ok(());
+        }
+        let terms: Vec<(String,)> = on_read!(self, |p| sqlx::query_as(
+            "SELECT DISTINCT term FROM name_terms"
+        )
+        .fetch_all(p)
+        .await)?;
+        if terms.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        add_sounds(&mut tx, terms.iter().map(|(t,)| t)).await?;
+        tx.commit().await
     }
 }
 
@@ -213,8 +333,30 @@ fn rank(query: &Query, rows: Vec<CandidateRow>, limit: usize) -> Vec<CustomerId>
     canopy_search::rank(query, candidates, limit)
 }
 
-/// Adds name words and their one-deletion variants to the typo dictionary (idempotent).
+/// Files `words` under their sound keys (idempotent).
+async fn add_sounds<'a>(tx: &mut Tx, words: impl Iterator<Item = &'a String>) -> Result<()> {
+    let pairs: Vec<(String, &String)> = words
+        .flat_map(|w| sound_keys(w).into_iter().map(move |k| (k, w)))
+        .collect();
+    for chunk in pairs.chunks(500) {
+        let sql = tx.bulk_sql(format!(
+            "INSERT INTO name_sounds (sound, term) VALUES {} ON CONFLICT DO NOTHING",
+            crate::events::placeholders(chunk.len(), 2)
+        ));
+        on_tx!(tx, |c| {
+            let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
+            for (sound, term) in chunk {
+                q = q.bind(sound).bind(*term);
+            }
+            q.execute(&mut **c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Adds name words, their one-deletion variants and their sound keys to the dictionary (idempotent).
 pub(crate) async fn add_dictionary_words(tx: &mut Tx, words: BTreeSet<String>) -> Result<()> {
+    add_sounds(tx, words.iter()).await?;
     let pairs: Vec<(String, String)> = words
         .iter()
         .flat_map(|w| {

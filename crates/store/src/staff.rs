@@ -9,7 +9,7 @@ use canopy_domain::{
 use jiff::Timestamp;
 use serde_json::json;
 
-use crate::backend::{on_read, on_tx};
+use crate::backend::{Tx, on_read, on_tx};
 use crate::time::{from_micros, to_micros};
 use crate::{Result, Store, StoreError, audit};
 
@@ -21,6 +21,23 @@ pub struct NewStaffUser {
     pub role: Role,
     pub password_hash: String,
     pub stores: Vec<String>,
+}
+
+/// The sign-in rate limit: at most this many failures since `since` per account and per address.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInLimit {
+    pub since: Timestamp,
+    pub per_account: i64,
+    pub per_address: i64,
+}
+
+/// What [`Store::reserve_sign_in_attempt`] decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInAttempt {
+    /// Counted as a failure until the password proves right; go on and check it.
+    Reserved,
+    /// Over the limit: refuse without checking the password.
+    Throttled,
 }
 
 /// Changes to a staff account; `None` leaves a field as it is.
@@ -57,11 +74,13 @@ pub struct NewApiKey {
     pub prefix: String,
     pub key_hash: String,
     pub scopes: PermissionSet,
+    /// The store ids the key may act at; `None` for every store.
+    pub stores: Option<Vec<String>>,
 }
 
 const USER_COLUMNS: &str = "id, username, display_name, role, active, created_at, updated_at";
 const KEY_COLUMNS: &str =
-    "id, name, prefix, scopes, created_at, created_by, last_used_at, revoked_at";
+    "id, name, prefix, scopes, stores, created_at, created_by, last_used_at, revoked_at";
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -100,6 +119,7 @@ struct KeyRow {
     name: String,
     prefix: String,
     scopes: String,
+    stores: Option<String>,
     created_at: i64,
     created_by: String,
     last_used_at: Option<i64>,
@@ -116,6 +136,9 @@ impl TryFrom<KeyRow> for ApiKey {
             prefix: r.prefix,
             scopes: PermissionSet::parse_scopes([r.scopes.as_str()])
                 .map_err(|_| corrupt("api key scopes", &r.scopes))?,
+            stores: r
+                .stores
+                .map(|s| s.split_whitespace().map(str::to_string).collect()),
             created_at: from_micros(r.created_at),
             created_by: r.created_by,
             last_used_at: r.last_used_at.map(from_micros),
@@ -132,6 +155,25 @@ fn user_audit_view(user: &StaffUser) -> serde_json::Value {
         "active": user.active,
         "stores": user.stores,
     })
+}
+
+/// An account as this transaction sees it.
+async fn staff_user_in(tx: &mut Tx, id: UserId) -> Result<StaffUser> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM staff_users WHERE id = $1");
+    let row: Option<UserRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(id.to_string())
+        .fetch_optional(&mut **c)
+        .await)?;
+    let row = row.ok_or(StoreError::NotFound {
+        entity: "staff user",
+    })?;
+    let stores: Vec<(String,)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT store_id FROM staff_stores WHERE user_id = $1 ORDER BY store_id"
+    )
+    .bind(id.to_string())
+    .fetch_all(&mut **c)
+    .await)?;
+    row.into_user(stores.into_iter().map(|(s,)| s).collect())
 }
 
 impl Store {
@@ -276,7 +318,11 @@ impl Store {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<StaffUser> {
-        let before = self.staff_user(id).await?;
+        let mut tx = self.begin().await?;
+        // The last-admin check and the change are one step: two admins demoting each other at once
+        // are serialised here, so the second sees the first's change and is refused.
+        tx.serialize("staff.admins").await?;
+        let before = staff_user_in(&mut tx, id).await?;
         let after = StaffUser {
             display_name: patch
                 .display_name
@@ -287,7 +333,21 @@ impl Store {
             updated_at: now,
             ..before.clone()
         };
-        let mut tx = self.begin().await?;
+        let loses_admin = before.role == Role::Admin
+            && before.active
+            && (after.role != Role::Admin || !after.active);
+        if loses_admin {
+            let (admins,): (i64,) = on_tx!(&mut tx, |c| sqlx::query_as(
+                "SELECT COUNT(*) FROM staff_users WHERE role = $1 AND active = $2"
+            )
+            .bind(Role::Admin.as_str())
+            .bind(true)
+            .fetch_one(&mut **c)
+            .await)?;
+            if admins <= 1 {
+                return Err(StoreError::LastAdmin);
+            }
+        }
         on_tx!(&mut tx, |c| {
             sqlx::query(
                 "UPDATE staff_users SET display_name = $1, role = $2, active = $3, updated_at = $4 WHERE id = $5",
@@ -480,9 +540,134 @@ impl Store {
         tx.commit().await
     }
 
-    /// Audits a failed sign-in and, when `counted`, records it for rate limiting (attempts refused by the
-    /// rate limit itself are audited but not counted). `user` is the account when the username exists.
-    /// Failures older than a day are pruned here.
+    /// Takes one sign-in attempt out of the allowance before the password is checked: counts the failures
+    /// since `limit.since` for this username and address and, under both limits, records the attempt as
+    /// a failure at once (a successful sign-in clears it). The count and the insert are one serialised
+    /// transaction, so attempts racing each other cannot all see the same count; however many arrive
+    /// together, at most the limit get to check a password.
+    ///
+    /// Over a limit, the refusal is counted in `sign_in_throttles` and only the first refusal of a window
+    /// writes an audit row, so refused attempts cannot grow the audit log.
+    pub async fn reserve_sign_in_attempt(
+        &self,
+        username: &str,
+        limit: &SignInLimit,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<SignInAttempt> {
+        let mut tx = self.begin().await?;
+        tx.serialize("sign_in").await?;
+        let day_ago = to_micros(now) - 86_400_000_000;
+        for sql in [
+            "DELETE FROM sign_in_failures WHERE at < $1",
+            "DELETE FROM sign_in_throttles WHERE last_at < $1",
+        ] {
+            on_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(day_ago)
+                .execute(&mut **c)
+                .await
+                .map(|_| ()))?;
+        }
+        let address = actor.address.as_deref();
+        let since = to_micros(limit.since);
+        let (by_user, by_address): (i64, i64) = on_tx!(&mut tx, |c| sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE username = $1 AND at >= $3), \
+                    (SELECT COUNT(*) FROM sign_in_failures WHERE address = $2 AND at >= $3)"
+        )
+        .bind(username)
+        .bind(address)
+        .bind(since)
+        .fetch_one(&mut **c)
+        .await)?;
+        let throttled_key = if by_user >= limit.per_account {
+            Some(format!("account:{username}"))
+        } else if by_address >= limit.per_address {
+            address.map(|a| format!("address:{a}"))
+        } else {
+            None
+        };
+        let Some(key) = throttled_key else {
+            on_tx!(&mut tx, |c| sqlx::query(
+                "INSERT INTO sign_in_failures (username, address, at) VALUES ($1, $2, $3)",
+            )
+            .bind(username)
+            .bind(address)
+            .bind(to_micros(now))
+            .execute(&mut **c)
+            .await
+            .map(|_| ()))?;
+            tx.commit().await?;
+            return Ok(SignInAttempt::Reserved);
+        };
+        let existing: Option<(i64, i64)> = on_tx!(&mut tx, |c| sqlx::query_as(
+            "SELECT count, first_at FROM sign_in_throttles WHERE key = $1"
+        )
+        .bind(&key)
+        .fetch_optional(&mut **c)
+        .await)?;
+        match existing {
+            Some((_, first_at)) if first_at >= since => {
+                on_tx!(&mut tx, |c| sqlx::query(
+                    "UPDATE sign_in_throttles SET count = count + 1, last_at = $2 WHERE key = $1"
+                )
+                .bind(&key)
+                .bind(to_micros(now))
+                .execute(&mut **c)
+                .await
+                .map(|_| ()))?;
+            }
+            previous => {
+                on_tx!(&mut tx, |c| sqlx::query(
+                    "DELETE FROM sign_in_throttles WHERE key = $1"
+                )
+                .bind(&key)
+                .execute(&mut **c)
+                .await
+                .map(|_| ()))?;
+                on_tx!(&mut tx, |c| {
+                    sqlx::query(
+                    "INSERT INTO sign_in_throttles (key, count, first_at, last_at) VALUES ($1, 1, $2, $2)"
+                )
+                .bind(&key)
+                .bind(to_micros(now))
+                .execute(&mut **c)
+                .await
+                .map(|_| ())
+                })?;
+                audit::record(
+                    &mut tx,
+                    actor,
+                    now,
+                    "session.sign_in_throttled",
+                    "staff_user",
+                    None,
+                    &json!({
+                        "throttled": key,
+                        "refused_in_previous_window": previous.map(|(n, _)| n),
+                    }),
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(SignInAttempt::Throttled)
+    }
+
+    /// How many sign-ins were refused by the rate limit for `key` (`account:<username>` or
+    /// `address:<ip>`) in its current window.
+    pub async fn sign_in_throttle_count(&self, key: &str) -> Result<i64> {
+        let row: Option<(i64,)> = on_read!(self, |p| sqlx::query_as(
+            "SELECT count FROM sign_in_throttles WHERE key = $1"
+        )
+        .bind(key)
+        .fetch_optional(p)
+        .await)?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+
+    /// Audits a failed sign-in and, when `counted`, records it for rate limiting (an attempt already
+    /// reserved by [`Store::reserve_sign_in_attempt`] is not counted twice). `user` is the account when
+    /// the username exists. Failures older than a day are pruned here.
     pub async fn record_sign_in_failure(
         &self,
         username: &str,
@@ -557,6 +742,7 @@ impl Store {
             name: new.name,
             prefix: new.prefix,
             scopes: new.scopes,
+            stores: new.stores,
             created_at: now,
             created_by: actor.label.clone(),
             last_used_at: None,
@@ -565,8 +751,8 @@ impl Store {
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, |c| {
             sqlx::query(
-                "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at, created_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                "INSERT INTO api_keys (id, name, prefix, key_hash, scopes, created_at, created_by, stores) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             )
             .bind(key.id.to_string())
             .bind(&key.name)
@@ -575,6 +761,7 @@ impl Store {
             .bind(key.scopes.names().join(" "))
             .bind(to_micros(now))
             .bind(&key.created_by)
+            .bind(key.stores.as_ref().map(|s| s.join(" ")))
             .execute(&mut **c)
             .await
             .map(|_| ())
@@ -586,7 +773,7 @@ impl Store {
             "api_key.create",
             "api_key",
             Some(&key.id.to_string()),
-            &json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes }),
+            &json!({ "name": key.name, "prefix": key.prefix, "scopes": key.scopes, "stores": key.stores }),
         )
         .await?;
         tx.commit().await?;

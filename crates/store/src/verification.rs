@@ -299,7 +299,7 @@ impl Store {
                     existing: None,
                 }
             } else {
-                StoreError::Database(e)
+                StoreError::from(e)
             }
         })?;
         if let Some(image) = &image {

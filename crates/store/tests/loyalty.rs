@@ -376,9 +376,7 @@ async fn exec_raw(db: &TestDb, sql: &str) -> Result<u64, sqlx::Error> {
 }
 
 async fn ledger_is_append_only_and_verify_reports_drift(engine: Engine) {
-    let Some(db) = TestDb::create(engine).await else {
-        return;
-    };
+    let db = TestDb::create(engine).await;
     let store = db.open().await;
     let cy = customer(&store, "Cy").await;
     store

@@ -1,8 +1,8 @@
 //! Test helpers shared by every integration test: a fresh database per test on SQLite or PostgreSQL,
 //! and a real server on a random loopback port.
 //!
-//! PostgreSQL tests read the admin URL from `CANOPY_TEST_PG` (set by `scripts/test`). Without it they fail
-//! under `CI=true` and are skipped with a message otherwise, so a quick local `cargo test` still works.
+//! PostgreSQL tests read the admin URL from `CANOPY_TEST_PG` (set by `scripts/test`). Without it they fail,
+//! never pass untested; each test's database is dropped when the test ends.
 
 use std::net::SocketAddr;
 
@@ -18,39 +18,42 @@ pub enum Engine {
     Postgres,
 }
 
-/// A database that exists for one test only.
+/// A database that exists for one test only: a SQLite file in a temporary folder, or a PostgreSQL
+/// database created on the server `CANOPY_TEST_PG` names and dropped again when this value is dropped.
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
+    /// The admin URL and name of a PostgreSQL test database, to drop it afterwards.
+    postgres: Option<(String, String)>,
 }
 
 impl TestDb {
-    /// A fresh, empty database, or `None` when PostgreSQL is not configured outside CI.
-    pub async fn create(engine: Engine) -> Option<TestDb> {
+    /// A fresh, empty database.
+    ///
+    /// # Panics
+    /// For PostgreSQL when `CANOPY_TEST_PG` is not set: a PostgreSQL test that did not run must not be
+    /// counted as passed. `scripts/test` always provides a server; to run only the SQLite halves, filter
+    /// by name (`cargo test -p canopy-web --test api sqlite`).
+    pub async fn create(engine: Engine) -> TestDb {
         match engine {
             Engine::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = dir.path().join("canopy.db").to_string_lossy().into_owned();
-                Some(TestDb {
+                TestDb {
                     url,
                     _dir: Some(dir),
-                })
+                    postgres: None,
+                }
             }
             Engine::Postgres => {
-                let admin = match std::env::var("CANOPY_TEST_PG") {
-                    Ok(url) if !url.is_empty() => url,
-                    _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                        panic!(
-                            "CANOPY_TEST_PG is not set: PostgreSQL tests cannot run (run them through scripts/test)"
-                        )
-                    }
-                    _ => {
-                        eprintln!(
-                            "skipping: CANOPY_TEST_PG not set (scripts/test starts PostgreSQL)"
-                        );
-                        return None;
-                    }
-                };
+                let admin = std::env::var("CANOPY_TEST_PG")
+                    .ok()
+                    .filter(|url| !url.is_empty())
+                    .expect(
+                        "CANOPY_TEST_PG is not set, so this PostgreSQL test cannot run and fails instead of \
+                         passing untested: run scripts/test (it starts PostgreSQL), or select only the \
+                         SQLite halves with a `sqlite` name filter",
+                    );
                 let name = format!("canopy_test_{}", uuid::Uuid::new_v4().simple());
                 let mut conn = sqlx::PgConnection::connect(&admin)
                     .await
@@ -59,17 +62,48 @@ impl TestDb {
                     .execute(&mut conn)
                     .await
                     .expect("create test database");
+                let _ = conn.close().await;
                 let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-                Some(TestDb {
+                TestDb {
                     url: format!("{base}/{name}"),
                     _dir: None,
-                })
+                    postgres: Some((admin, name)),
+                }
             }
         }
     }
 
     pub async fn open(&self) -> Store {
         Store::open(&self.url).await.expect("open test database")
+    }
+}
+
+impl Drop for TestDb {
+    /// Drops a PostgreSQL test database (closing any connection still open to it). `Drop` cannot await,
+    /// and the test's runtime may be shutting down, so this runs on a thread with a runtime of its own.
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else {
+            return;
+        };
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) && !std::thread::panicking() {
+            panic!("could not drop the PostgreSQL test database: {dropped:?}");
+        }
     }
 }
 
@@ -104,12 +138,12 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    pub async fn spawn(engine: Engine) -> Option<TestApp> {
+    pub async fn spawn(engine: Engine) -> TestApp {
         Self::spawn_with(engine, Settings::default()).await
     }
 
-    pub async fn spawn_with(engine: Engine, settings: Settings) -> Option<TestApp> {
-        let db = TestDb::create(engine).await?;
+    pub async fn spawn_with(engine: Engine, settings: Settings) -> TestApp {
+        let db = TestDb::create(engine).await;
         let store = db.open().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -122,20 +156,20 @@ impl TestApp {
             .build()
             .expect("client");
         let token = create_key(&store, "test suite", PermissionSet::all()).await;
-        Some(TestApp {
+        TestApp {
             addr,
             store,
             db,
             client,
             token: Some(token),
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn as_client(&self) -> TestClient {
+    pub fn as_client(&self) -> TestClient {
         TestClient {
             addr: self.addr,
             client: self.client.clone(),
@@ -143,10 +177,30 @@ impl TestApp {
         }
     }
 
-    /// A client signed in as a new staff member with `role` (a real session, sent as a bearer token).
+    /// A client signed in as a new staff member with `role` (a real session, sent as a bearer token),
+    /// assigned to no store.
     pub async fn as_role(&self, role: Role) -> TestClient {
+        self.as_role_at(role, &[]).await
+    }
+
+    /// A client signed in as a new staff member with `role`, assigned to `stores` (ids).
+    pub async fn as_role_at(&self, role: Role, stores: &[&str]) -> TestClient {
         let username = format!("{}-{}", role.as_str(), uuid::Uuid::new_v4().simple());
-        let user = self.create_user(&username, role).await;
+        let user = self
+            .store
+            .create_staff_user(
+                NewStaffUser {
+                    username: Username::parse(&username).expect("test username"),
+                    display_name: username.clone(),
+                    role,
+                    password_hash: test_password_hash().await,
+                    stores: stores.iter().map(|s| s.to_string()).collect(),
+                },
+                &Actor::system("test"),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .expect("create test user");
         let token = secrets::new_session_token();
         let now = jiff::Timestamp::now();
         self.store
@@ -177,7 +231,31 @@ impl TestApp {
 
     /// A client holding an API key with exactly `scopes`.
     pub async fn key_with_scopes(&self, scopes: PermissionSet) -> TestClient {
-        let token = create_key(&self.store, "test key", scopes).await;
+        self.key_at_stores(scopes, None).await
+    }
+
+    /// A client holding an API key with `scopes`, limited to `stores` (ids) when given.
+    pub async fn key_at_stores(
+        &self,
+        scopes: PermissionSet,
+        stores: Option<&[&str]>,
+    ) -> TestClient {
+        let secret = secrets::new_api_key();
+        self.store
+            .create_api_key(
+                NewApiKey {
+                    name: "test key".to_string(),
+                    prefix: secrets::api_key_prefix(&secret),
+                    key_hash: secrets::digest(&secret),
+                    scopes,
+                    stores: stores.map(|s| s.iter().map(|s| s.to_string()).collect()),
+                },
+                &Actor::system("test"),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .expect("create test API key");
+        let token = secret;
         TestClient {
             addr: self.addr,
             client: fresh_client(),
@@ -277,6 +355,7 @@ pub async fn create_key(store: &Store, name: &str, scopes: PermissionSet) -> Str
                 prefix: secrets::api_key_prefix(&secret),
                 key_hash: secrets::digest(&secret),
                 scopes,
+                stores: None,
             },
             &Actor::system("test"),
             jiff::Timestamp::now(),
@@ -406,16 +485,12 @@ macro_rules! both_engines {
 
             #[tokio::test]
             async fn sqlite() {
-                if let Some(app) = $crate::TestApp::spawn_with($crate::Engine::Sqlite, $settings).await {
-                    run(app).await;
-                }
+                run($crate::TestApp::spawn_with($crate::Engine::Sqlite, $settings).await).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                if let Some(app) = $crate::TestApp::spawn_with($crate::Engine::Postgres, $settings).await {
-                    run(app).await;
-                }
+                run($crate::TestApp::spawn_with($crate::Engine::Postgres, $settings).await).await;
             }
         }
     };
@@ -429,16 +504,12 @@ macro_rules! both_engines {
 
             #[tokio::test]
             async fn sqlite() {
-                if let Some(app) = $crate::TestApp::spawn($crate::Engine::Sqlite).await {
-                    run(app).await;
-                }
+                run($crate::TestApp::spawn($crate::Engine::Sqlite).await).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                if let Some(app) = $crate::TestApp::spawn($crate::Engine::Postgres).await {
-                    run(app).await;
-                }
+                run($crate::TestApp::spawn($crate::Engine::Postgres).await).await;
             }
         }
     };
@@ -457,16 +528,14 @@ macro_rules! both_stores {
 
             #[tokio::test]
             async fn sqlite() {
-                if let Some(db) = $crate::TestDb::create($crate::Engine::Sqlite).await {
-                    run(db.open().await).await;
-                }
+                let db = $crate::TestDb::create($crate::Engine::Sqlite).await;
+                run(db.open().await).await;
             }
 
             #[tokio::test]
             async fn postgres() {
-                if let Some(db) = $crate::TestDb::create($crate::Engine::Postgres).await {
-                    run(db.open().await).await;
-                }
+                let db = $crate::TestDb::create($crate::Engine::Postgres).await;
+                run(db.open().await).await;
             }
         }
     };

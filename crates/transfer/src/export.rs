@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use canopy_domain::{ConsentChannel, ConsentPurpose, ConsentStatus, CustomerId};
-use canopy_store::{Store, StoreError};
+use canopy_store::{CustomerFilter, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -65,6 +65,15 @@ fn opt_in(status: Option<ConsentStatus>) -> &'static str {
 
 /// Writes every customer, in creation order, a page at a time. Returns how many were written.
 pub async fn export_customers<W: Write>(store: &Store, out: W) -> Result<usize, ExportError> {
+    export_customers_filtered(store, &CustomerFilter::default(), out).await
+}
+
+/// Writes the customers `filter` selects (a manager's filtered list), in creation order.
+pub async fn export_customers_filtered<W: Write>(
+    store: &Store,
+    filter: &CustomerFilter,
+    out: W,
+) -> Result<usize, ExportError> {
     const PAGE: u32 = 1000;
     let mut writer = csv::Writer::from_writer(out);
     writer.write_record(CUSTOMER_COLUMNS)?;
@@ -72,7 +81,7 @@ pub async fn export_customers<W: Write>(store: &Store, out: W) -> Result<usize, 
     let mut count = 0;
     let now = jiff::Timestamp::now();
     loop {
-        let page = store.list_customers(after, PAGE).await?;
+        let page = store.list_customers_filtered(filter, after, PAGE).await?;
         let ids: Vec<CustomerId> = page.items.iter().map(|c| c.id).collect();
         let consents = store.latest_consents(&ids).await?;
         for customer in &page.items {

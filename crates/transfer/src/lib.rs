@@ -7,7 +7,8 @@ pub mod import;
 
 pub use columns::{Field, Mapping, MappingError};
 pub use export::{
-    CUSTOMER_COLUMNS, ExportError, ORDER_COLUMNS, export_customers, export_orders, safe_cell,
+    CUSTOMER_COLUMNS, ExportError, ORDER_COLUMNS, export_customers, export_customers_filtered,
+    export_orders, safe_cell,
 };
 pub use import::{
     ImportError, ImportOptions, ImportReport, RowOutcome, RowReport, Summary, import_customers,

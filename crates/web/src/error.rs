@@ -111,6 +111,11 @@ impl From<StoreError> for ApiError {
                 format!("another {entity} already has this {field}"),
             )
             .with_field(field),
+            StoreError::LastAdmin => ApiError::new(
+                StatusCode::CONFLICT,
+                "last_admin",
+                "this is the last active admin; make someone else an admin first",
+            ),
             StoreError::Conflict(message) => {
                 ApiError::new(StatusCode::CONFLICT, "conflict", message)
             }
@@ -148,6 +153,14 @@ impl From<StoreError> for ApiError {
                 format!("purchase limits cannot be evaluated: {e}"),
             ),
             StoreError::Loyalty(err) => err.into(),
+            StoreError::Busy(err) => {
+                tracing::warn!(error = %err, "database busy: answering 503");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "the database is busy; nothing was changed, try again shortly",
+                )
+            }
             other => ApiError::internal(other),
         }
     }
@@ -196,8 +209,34 @@ impl IntoResponse for ApiError {
         body.insert("message".into(), json!(self.message));
         body.insert("field".into(), json!(self.field));
         body.extend(self.extra);
-        (self.status, Json(json!({ "error": body }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": body }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // A 503 here is always transient (a busy database): tell clients when to send it again.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static(RETRY_AFTER_SECONDS),
+            );
+        }
+        response
     }
 }
 
+/// How long a client should wait before repeating a request the busy database refused.
+const RETRY_AFTER_SECONDS: &str = "1";
+
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_database_is_a_retryable_503_never_a_500() {
+        let response = ApiError::from(StoreError::from(sqlx::Error::PoolTimedOut)).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(axum::http::header::RETRY_AFTER),
+            Some(&axum::http::HeaderValue::from_static("1"))
+        );
+    }
+}

@@ -8,7 +8,11 @@ use serde::de::DeserializeOwned;
 use crate::ApiError;
 
 /// `axum::Json`, but a body that is not valid JSON, or does not fit the expected shape, becomes a 400/422
-/// naming the field at fault where serde can tell.
+/// naming the field at fault where serde can tell, and one over the body limit a 413.
+///
+/// Handlers take it as `body: Result<ApiJson<T>, ApiError>` and unwrap it only after
+/// `caller.require(…)`: a caller without the permission gets 403 whatever it sent, and learns nothing
+/// about the endpoint's body from validation errors.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
@@ -34,6 +38,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 "unsupported_media_type",
                 "send JSON with Content-Type: application/json",
             )),
+            Err(other) if other.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(
+                crate::hardening::too_large(crate::hardening::MAX_JSON_BYTES),
+            ),
             Err(other) => Err(ApiError::bad_request("malformed_json", other.body_text())),
         }
     }

@@ -3,6 +3,7 @@
 use std::str::FromStr;
 
 use axum::http::StatusCode;
+use canopy_domain::bounds;
 use canopy_limits::Category;
 use canopy_orders::{MeasureError, Measures};
 use rust_decimal::Decimal;
@@ -33,16 +34,24 @@ pub fn decimal(field: &str, value: Option<&DecimalInput>) -> ApiResult<Option<De
         DecimalInput::Text(t) => t.trim().to_string(),
         DecimalInput::Number(n) => n.to_string(),
     };
-    Decimal::from_str(&text)
+    let value = Decimal::from_str(&text)
         .or_else(|_| Decimal::from_scientific(&text))
-        .map(Some)
         .map_err(|_| {
             invalid(
                 field,
                 "invalid_number",
                 format!("{field} must be a decimal number"),
             )
-        })
+        })?;
+    // Refused here, before any unit conversion multiplies it: `Decimal` panics on overflow.
+    if value.abs() > Decimal::from(bounds::MAX_DECIMAL) {
+        return Err(invalid(
+            field,
+            "out_of_range",
+            format!("{field} must be at most {} either way", bounds::MAX_DECIMAL),
+        ));
+    }
+    Ok(Some(value))
 }
 
 /// The per-unit measures of a product or line, in the limits engine's units.

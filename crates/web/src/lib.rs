@@ -8,8 +8,10 @@ pub mod auth;
 mod eligibility;
 mod error;
 mod extract;
+mod hardening;
 pub mod id_image_keys;
 mod input;
+pub mod metrics;
 mod openapi;
 mod photo;
 mod routes;
@@ -28,12 +30,19 @@ pub use id_image_keys::IdImageKeys;
 /// Rotates a grayscale image about its centre (the photo decoder's sweep; tests use it to tilt
 /// generated barcodes).
 pub use photo::rotate as rotate_gray;
-pub use state::{AppState, Settings};
+pub use state::{AppState, Clock, Settings};
 
 /// The whole application as a router, for tests that call it without a socket.
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     routes::router(&state)
-        .layer(TraceLayer::new_for_http())
+        .route_layer(axum::middleware::from_fn(hardening::record_route))
+        .route_layer(axum::middleware::from_fn(metrics::track_http))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            hardening::MAX_JSON_BYTES,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(hardening::make_span))
+        .layer(axum::middleware::from_fn(hardening::guard))
         .with_state(state)
 }
 
@@ -49,4 +58,9 @@ pub async fn serve(
     )
     .with_graceful_shutdown(shutdown)
     .await
+}
+
+/// Serves `/metrics` (Prometheus text) on its own listener, apart from the API.
+pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    axum::serve(listener, metrics::router(state)).await
 }

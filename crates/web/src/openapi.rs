@@ -5,14 +5,14 @@ use utoipa::OpenApi;
 
 use crate::routes::{
     api_keys, audit, checkins, checkout, consent, customers, groups, id_scans, imports, loyalty,
-    merges, orders, products, session, sms, staff, stores, verification, webhooks,
+    merges, orders, privacy, products, session, sms, staff, stores, verification, webhooks,
 };
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Canopy API", description = "Customer management for licensed cannabis retailers."),
     paths(
-        crate::routes::health::healthz,
+        crate::routes::health::healthz, crate::routes::health::readyz,
         customers::list_or_search, customers::create, customers::read, customers::update,
         customers::list_notes, customers::add_note, customers::ban, customers::unban,
         merges::duplicates, merges::customer_merges, merges::create, merges::preview, merges::read, merges::undo,
@@ -37,6 +37,7 @@ use crate::routes::{
         imports::import_customers, imports::export_customers, imports::export_orders,
         id_scans::scan, verification::verify, verification::id_image, verification::medical_card,
         verification::set_medical_card, verification::link_patient, verification::unlink_patient,
+        privacy::export, privacy::erase, privacy::retention, privacy::create_returning, privacy::policy,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "duplicates", description = "Duplicate candidates, the review list, merges and undo"),
@@ -54,7 +55,8 @@ use crate::routes::{
         (name = "sms", description = "Order-status texts: templates, outbox, inbound STOP/START"),
         (name = "webhooks", description = "Signed outbound webhooks for partners"),
         (name = "imports", description = "Customer CSV import from other systems, and export"),
-        (name = "id", description = "ID scanning and verification, ID images, medical cards and caregivers")),
+        (name = "id", description = "ID scanning and verification, ID images, medical cards and caregivers"),
+        (name = "privacy", description = "Right to know and to delete, retention, the data policy in force")),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session_cookie" = []))
 )]

@@ -13,8 +13,33 @@ use rxing::{BarcodeFormat, DecodeHints};
 
 /// Largest photo side accepted (a 48 MP phone photo is 8000 px wide).
 const MAX_SIDE: u32 = 10_000;
-/// Decoder allocation cap.
+/// Largest photo accepted, in pixels (a 48 MP phone photo fits).
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// Largest decoded image accepted, in bytes: a 48 MP photo at 8 bits per channel with alpha fits,
+/// the same at 16 bits does not. Checked from the header, before any pixel is decoded: a few hundred
+/// kilobytes of PNG can declare gigabytes of pixels.
+pub const MAX_DECODED_BYTES: u64 = 200 * 1024 * 1024;
+/// Decoder allocation cap (for the decoders' own buffers).
 const MAX_ALLOC: u64 = 256 * 1024 * 1024;
+/// At most this many photos are decoded at once, whatever the number of requests: with
+/// [`MAX_DECODED_BYTES`] that bounds the memory photos can take.
+pub const CONCURRENT_DECODES: usize = 2;
+
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(CONCURRENT_DECODES);
+
+/// Runs image work (decoding, the barcode sweep, re-encoding) on the blocking pool, never on the async
+/// workers, and never more than [`CONCURRENT_DECODES`] at a time; callers queue for a turn.
+pub async fn off_thread<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, PhotoError> + Send + 'static,
+) -> Result<T, PhotoError> {
+    let _turn = DECODES
+        .acquire()
+        .await
+        .map_err(|e| PhotoError::Encode(e.to_string()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| PhotoError::Encode(e.to_string()))?
+}
 /// Photos are scaled down to this long side before decoding: dense barcodes still have several
 /// pixels per module, and each decode attempt stays fast.
 const DECODE_SIDE: u32 = 2000;
@@ -28,7 +53,7 @@ const SWEEP_DEGREES: [f32; 11] = [
 pub enum PhotoError {
     #[error("the upload is not an image we can read (send JPEG, PNG or WebP): {0}")]
     NotAnImage(String),
-    #[error("the image is too large (at most {MAX_SIDE} pixels a side)")]
+    #[error("the image is too large (at most {MAX_SIDE} pixels a side and 48 megapixels)")]
     TooLarge,
     #[error("no PDF417 barcode was found in the photo")]
     BarcodeNotFound,
@@ -47,6 +72,12 @@ pub fn load(bytes: &[u8]) -> Result<DynamicImage, PhotoError> {
     limits.max_alloc = Some(MAX_ALLOC);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(classify)?;
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    let bytes = pixels.saturating_mul(u64::from(decoder.color_type().bytes_per_pixel()));
+    if width > MAX_SIDE || height > MAX_SIDE || pixels > MAX_PIXELS || bytes > MAX_DECODED_BYTES {
+        return Err(PhotoError::TooLarge);
+    }
     let orientation = decoder.orientation().map_err(classify)?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(classify)?;
     image.apply_orientation(orientation);
@@ -141,4 +172,73 @@ fn sample(src: &GrayImage, x: f32, y: f32) -> u8 {
     let top = pixel(x0, y0) * (1.0 - fx) + pixel(x0 + 1, y0) * fx;
     let bottom = pixel(x0, y0 + 1) * (1.0 - fx) + pixel(x0 + 1, y0 + 1) * fx;
     (top * (1.0 - fy) + bottom * fy).round().clamp(0.0, 255.0) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = 0xffff_ffffu32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 {
+                    (crc >> 1) ^ 0xedb8_8320
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+
+    /// A PNG that declares `width`×`height` RGB pixels but carries almost no data: what a
+    /// decompression bomb looks like to the header.
+    pub(crate) fn png_declaring(width: u32, height: u32, bit_depth: u8) -> Vec<u8> {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        let mut ihdr = Vec::new();
+        ihdr.extend_from_slice(&width.to_be_bytes());
+        ihdr.extend_from_slice(&height.to_be_bytes());
+        ihdr.extend_from_slice(&[bit_depth, 2, 0, 0, 0]);
+        chunk(&mut png, b"IHDR", &ihdr);
+        chunk(
+            &mut png,
+            b"IDAT",
+            &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+        );
+        chunk(&mut png, b"IEND", &[]);
+        png
+    }
+
+    #[test]
+    fn an_image_declaring_too_many_pixels_is_refused_from_its_header() {
+        // 10,000 × 10,000 is within the side limit but 100 megapixels (300 MB decoded).
+        assert!(matches!(
+            load(&png_declaring(10_000, 10_000, 8)),
+            Err(PhotoError::TooLarge)
+        ));
+        // 48 megapixels at 16 bits per channel is 288 MB decoded.
+        assert!(matches!(
+            load(&png_declaring(8_000, 6_000, 16)),
+            Err(PhotoError::TooLarge)
+        ));
+    }
+
+    #[test]
+    fn a_phone_sized_image_passes_the_header_check() {
+        // Within budget: decoding proceeds (and fails only because the pixels are missing).
+        assert!(matches!(
+            load(&png_declaring(4_000, 3_000, 8)),
+            Err(PhotoError::NotAnImage(_))
+        ));
+    }
 }

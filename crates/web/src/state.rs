@@ -1,6 +1,7 @@
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-use canopy_domain::Region;
+use canopy_domain::{OutboundPolicy, Region};
 use canopy_store::Store;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -29,6 +30,50 @@ pub struct Settings {
     /// The shared secret the SMS provider puts in the inbound webhook URL (`?token=`); inbound SMS is off
     /// without one.
     pub sms_inbound_token: Option<String>,
+    /// Where webhook endpoints may point: public addresses plus the operator's allow-list
+    /// (`CANOPY_WEBHOOK_ALLOW`); checked when an endpoint is saved and again at every connection.
+    pub webhook_policy: Arc<OutboundPolicy>,
+    /// Where "now" comes from: the system clock, or a clock tests move by hand.
+    pub clock: Clock,
+}
+
+/// The server's source of "now". Every handler asks [`AppState::now`], so a test can serve with a
+/// [`Clock::manual`] and move time forward (session expiry, lockouts) instead of sleeping.
+#[derive(Clone, Debug, Default)]
+pub struct Clock {
+    /// Microseconds since the epoch, shared by every clone; `None` is the system clock.
+    manual: Option<Arc<AtomicI64>>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Clock {
+        Clock::default()
+    }
+
+    /// A clock standing still at `at` until [`Clock::advance`] moves it.
+    pub fn manual(at: Timestamp) -> Clock {
+        Clock {
+            manual: Some(Arc::new(AtomicI64::new(at.as_microsecond()))),
+        }
+    }
+
+    pub fn now(&self) -> Timestamp {
+        match &self.manual {
+            None => Timestamp::now(),
+            Some(micros) => {
+                Timestamp::from_microsecond(micros.load(Ordering::SeqCst)).unwrap_or(Timestamp::MAX)
+            }
+        }
+    }
+
+    /// Moves a manual clock forward by `by` (for every clone); the system clock cannot be moved.
+    pub fn advance(&self, by: SignedDuration) {
+        if let Some(micros) = &self.manual {
+            let step = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+            micros.fetch_add(step, Ordering::SeqCst);
+        }
+    }
 }
 
 impl std::fmt::Debug for Settings {
@@ -45,6 +90,8 @@ impl std::fmt::Debug for Settings {
                 "sms_inbound_token",
                 &self.sms_inbound_token.as_ref().map(|_| "***"),
             )
+            .field("webhook_policy", &self.webhook_policy)
+            .field("clock", &self.clock)
             .finish()
     }
 }
@@ -60,6 +107,8 @@ impl Default for Settings {
             session_lifetime: SignedDuration::from_hours(12),
             id_image_keys: None,
             sms_inbound_token: None,
+            webhook_policy: Arc::new(OutboundPolicy::public_only()),
+            clock: Clock::system(),
         }
     }
 }
@@ -79,7 +128,7 @@ impl AppState {
     }
 
     pub fn now(&self) -> Timestamp {
-        Timestamp::now()
+        self.settings.clock.now()
     }
 
     /// The calendar date at the store right now.

@@ -9,6 +9,8 @@ export class ApiError extends Error {
     this.code = err.code || (status === 0 ? 'network' : 'http_' + status);
     this.field = err.field || null;
     this.detail = err;
+    /** The whole response body (a refused checkout carries `reasons`, `limits` and `pricing` in it). */
+    this.body = body || null;
     /** True when the server has no such route at all (the feature is not on this server yet). */
     this.missingRoute = (status === 404 || status === 405) && !(body && body.error);
   }
@@ -39,8 +41,8 @@ function readCookie(name) {
  * Calls `/api/v1{path}`. `body` is JSON unless it is FormData. Resolves to the parsed body (null for 204),
  * rejects with ApiError.
  */
-export async function api(method, path, body, { signal, quiet401 = false } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(method, path, body, { signal, quiet401 = false, headers: extra = {} } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   let payload;
   if (body instanceof FormData) {
     payload = body;

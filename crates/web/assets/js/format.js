@@ -31,19 +31,25 @@ export function count(n) {
   return Number(n).toLocaleString('en-US');
 }
 
-/** RFC 3339 instant → "Mar 4, 2026, 2:15 PM" in the browser's zone. */
+/** The store's IANA time zone: times are shown as the store's clock reads them, wherever the screen is. */
+let zone;
+export function setTimeZone(tz) {
+  zone = tz || undefined;
+}
+
+/** RFC 3339 instant → "Mar 4, 2026, 2:15 PM" in the store's zone. */
 export function dateTime(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString('en-US', { month: 'short', day: 'numeric', year: 'numeric', hour: 'numeric', minute: '2-digit' });
+  return d.toLocaleString('en-US', { month: 'short', day: 'numeric', year: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: zone });
 }
 
 export function time(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit' });
+  return d.toLocaleTimeString('en-US', { hour: 'numeric', minute: '2-digit', timeZone: zone });
 }
 
 /** 'YYYY-MM-DD' → "Mar 4, 1998" (no time zone shift: it is a calendar date). */
@@ -114,16 +120,86 @@ export function initials(c) {
   return (first + last).toUpperCase();
 }
 
-/** Today's date in the browser as YYYY-MM-DD. */
-export function todayYmd() {
-  const d = new Date();
-  const pad = (n) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
-}
-
 /** Milligrams → "3.5 g" / "28 g"; ounces above 1 oz are still shown in grams, the unit the law counts. */
 export function weight(mg) {
   if (mg === null || mg === undefined) return '—';
   const g = Number(mg) / 1000;
   return `${Number.isInteger(g) ? g : g.toFixed(g < 10 ? 2 : 1)} g`;
+}
+
+const CATEGORIES = {
+  flower: 'flower',
+  pre_roll: 'pre-rolls',
+  infused_pre_roll: 'infused pre-rolls',
+  concentrate: 'concentrates',
+  vape: 'vapes',
+  edible: 'edibles',
+  beverage: 'beverages',
+  tincture: 'tinctures',
+  capsule: 'capsules',
+  topical: 'topicals',
+  immature_plant: 'clones',
+  seed: 'seeds',
+  other: 'other products',
+};
+/** A limits category name → the words staff use ("pre_roll" → "pre-rolls"). */
+export function category(name) {
+  return CATEGORIES[name] || String(name || '').replace(/_/g, ' ');
+}
+
+/** "Flower" for headings. */
+export function categoryTitle(name) {
+  const c = category(name);
+  return c.charAt(0).toUpperCase() + c.slice(1);
+}
+
+/** A group discount in words: "20% off flower & pre-rolls, Mar 1–31, 2026". */
+export function discountSummary(d) {
+  let what;
+  if (d.type === 'percent') what = `${d.basis_points / 100}% off`;
+  else if (d.type === 'amount') what = `${money(d.cents)} off`;
+  else what = d.label || 'Discount';
+  const cats = d.categories && d.categories.length ? d.categories.map(category) : null;
+  const scope = cats ? (cats.length > 1 ? `${cats.slice(0, -1).join(', ')} & ${cats[cats.length - 1]}` : cats[0]) : 'everything';
+  const dates = d.starts_on || d.ends_on
+    ? ` (${d.starts_on ? 'from ' + date(d.starts_on) : ''}${d.starts_on && d.ends_on ? ' ' : ''}${d.ends_on ? 'until ' + date(d.ends_on) : ''})`
+    : '';
+  return `${what} ${scope}${dates}`;
+}
+
+const STATUS = {
+  received: 'Received',
+  ready_for_pickup: 'Ready for pickup',
+  out_for_delivery: 'Out for delivery',
+  completed: 'Completed',
+  cancelled: 'Cancelled',
+  voided: 'Voided',
+  returned: 'Returned',
+  partially_returned: 'Partly returned',
+};
+/** An order status in staff words. */
+export function orderStatus(s) {
+  return STATUS[s] || String(s || '').replace(/_/g, ' ');
+}
+
+const CHANNELS = { in_store: 'In store', pickup: 'Pickup', delivery: 'Delivery' };
+export function channel(c) {
+  return CHANNELS[c] || String(c || '').replace(/_/g, ' ');
+}
+
+/** Payment methods the API accepts, in the words on the till. */
+export const PAYMENT_METHODS = [['cash', 'Cash'], ['debit', 'Debit'], ['credit', 'Credit'], ['gift_card', 'Gift card'], ['store_credit', 'Store credit'], ['other', 'Other']];
+export function paymentMethod(m) {
+  const found = PAYMENT_METHODS.find(([v]) => v === m);
+  return found ? found[1] : String(m || '').replace(/_/g, ' ');
+}
+
+/** A product's or line's per-unit measures: "3.5 g", "100 mg THC". */
+export function measures(p) {
+  const parts = [];
+  if (p.net_weight_g) parts.push(`${p.net_weight_g} g`);
+  if (p.concentrate_g && p.concentrate_g !== p.net_weight_g) parts.push(`${p.concentrate_g} g concentrate`);
+  if (p.thc_mg) parts.push(`${p.thc_mg} mg THC`);
+  if (p.volume_ml) parts.push(`${p.volume_ml} mL`);
+  return parts.join(', ') || 'no measures';
 }

@@ -14,18 +14,24 @@ import * as admin from './views/admin.js';
 import * as duplicates from './views/duplicates.js';
 import * as merge from './views/merge.js';
 import * as mergeHistory from './views/merge-history.js';
+import * as register from './views/register.js';
+import * as order from './views/order.js';
+import * as customers from './views/customers.js';
 
 const ROUTES = [
   { path: '/app/signin', view: signin, public: true, title: 'Sign in' },
   { path: '/sign-in', view: signin, public: true, title: 'Sign in' },
   { path: '/app', view: lookup, title: 'Lookup', nav: 'lookup' },
   { path: '/app/lookup', view: lookup, title: 'Lookup', nav: 'lookup' },
+  { path: '/app/customers', view: customers, title: 'Customers', nav: 'customers' },
   { path: '/app/customers/new', view: customerForm, title: 'New customer', nav: 'lookup' },
   { path: '/app/customers/:id/edit', view: customerForm, title: 'Edit customer', nav: 'lookup' },
   { path: '/app/customers/:id', view: profile, title: 'Customer', nav: 'lookup' },
   { path: '/app/customers/:id/merges', view: mergeHistory, title: 'Merges and duplicates', nav: 'lookup' },
   { path: '/app/duplicates', view: duplicates, title: 'Possible duplicates', nav: 'duplicates' },
   { path: '/app/merge', view: merge, title: 'Merge profiles', nav: 'duplicates' },
+  { path: '/app/register/:id', view: register, title: 'Register', nav: 'queue' },
+  { path: '/app/orders/:id', view: order, title: 'Order', nav: 'lookup' },
   { path: '/app/queue', view: queue, title: 'Check-in queue', nav: 'queue' },
   { path: '/app/dashboard', view: dashboard, title: 'Dashboard', nav: 'dashboard' },
   { path: '/app/admin', view: admin, title: 'Admin', nav: 'admin' },
@@ -143,6 +149,7 @@ function renderTopbar(active) {
   const nav = h('nav', { class: 'nav', 'aria-label': 'Main' },
     link('/app/lookup', 'lookup', 'Lookup'),
     session.stores.length ? link('/app/queue', 'queue', 'Queue') : null,
+    can('customers:ban') ? link('/app/customers', 'customers', 'Customers') : null,
     link('/app/dashboard', 'dashboard', 'Dashboard'),
     can('customers:merge') ? link('/app/duplicates', 'duplicates', 'Duplicates') : null,
     ADMIN_PERMISSIONS.some(can) ? link('/app/admin', 'admin', 'Admin') : null);

@@ -1,6 +1,7 @@
 // Who is signed in and what they may do; which store this register is at.
 
 import { get, post, del, optional, setCsrfToken, ApiError } from './api.js';
+import { setTimeZone } from './format.js';
 
 const ALL_PERMISSIONS = [
   'customers:read', 'customers:write', 'checkin:write', 'orders:write', 'orders:read', 'orders:history',
@@ -82,12 +83,14 @@ export async function loadStores() {
   const saved = localStorage.getItem('canopy.store');
   const found = session.stores.find((s) => s.id === saved);
   session.storeId = found ? found.id : (session.stores[0] ? session.stores[0].id : null);
+  setTimeZone(currentStore() && currentStore().time_zone);
   return session.stores;
 }
 
 export function chooseStore(id) {
   session.storeId = id;
   localStorage.setItem('canopy.store', id);
+  setTimeZone(currentStore() && currentStore().time_zone);
 }
 
 export function currentStore() {

@@ -23,7 +23,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use canopy_domain::{
-    Actor, ActorKind, ApiKeyId, Permission, PermissionSet, Role, SessionId, StaffUser,
+    Actor, ActorKind, ApiKeyId, Permission, PermissionSet, Role, SessionId, StaffUser, StoreId,
 };
 use jiff::{SignedDuration, Timestamp};
 
@@ -46,6 +46,8 @@ pub enum Credential {
     ApiKey {
         id: ApiKeyId,
         name: String,
+        /// The store ids the key may act at; `None` for every store.
+        stores: Option<Vec<String>>,
     },
 }
 
@@ -88,9 +90,39 @@ impl Caller {
         self.user().map(|u| u.role)
     }
 
-    /// Stores the caller works at (empty for API keys, which are not tied to a store).
-    pub fn stores(&self) -> &[String] {
-        self.user().map(|u| u.stores.as_slice()).unwrap_or(&[])
+    /// Refuses with 403 `store_not_assigned` unless the caller may act at `store`: staff at the
+    /// stores they are assigned to (admins everywhere), API keys at the stores they were limited to
+    /// (every store when they were not). Every store-scoped action asks this after its permission.
+    pub fn require_store(&self, store: StoreId) -> Result<(), ApiError> {
+        let id = store.to_string();
+        let allowed = match &self.credential {
+            Credential::Session { user, .. } => {
+                user.role == Role::Admin || user.stores.iter().any(|s| *s == id)
+            }
+            Credential::ApiKey { stores, .. } => {
+                stores.as_ref().is_none_or(|s| s.iter().any(|s| *s == id))
+            }
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "store_not_assigned",
+                "you are not assigned to this store; an admin can assign you",
+            )
+            .with_field("store_id"))
+        }
+    }
+
+    /// May this caller make external allotments replace local history (a state-system key)?
+    pub fn allotment_authority(&self) -> canopy_orders::AllotmentAuthority {
+        match self.credential {
+            Credential::ApiKey { .. } if self.can(Permission::StateSync) => {
+                canopy_orders::AllotmentAuthority::StateSystem
+            }
+            _ => canopy_orders::AllotmentAuthority::Local,
+        }
     }
 }
 
@@ -198,6 +230,7 @@ pub async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Call
             credential: Credential::ApiKey {
                 id: key.id,
                 name: key.name,
+                stores: key.stores,
             },
             permissions: key.scopes,
         }));

@@ -3,11 +3,14 @@
 //! Failed attempts are counted in the database (so the limit holds across server processes): at most
 //! [`MAX_FAILURES_PER_ACCOUNT`] per account and [`MAX_FAILURES_PER_ADDRESS`] per address within
 //! [`FAILURE_WINDOW`]; beyond that sign-in answers 429 `too_many_attempts` without checking the password.
+//! Each attempt is reserved (counted as a failure) before the password is checked and cleared when it
+//! proves right, so concurrent guesses cannot slip past the limit; refusals are counted, not audited
+//! one by one.
 //! A wrong username costs the same Argon2 verification as a wrong password, and both get the same answer.
 
 use axum::http::StatusCode;
 use canopy_domain::{Actor, ActorKind, SessionId, StaffUser, Username};
-use canopy_store::NewSession;
+use canopy_store::{NewSession, SignInAttempt, SignInLimit};
 use jiff::SignedDuration;
 
 use super::secrets;
@@ -45,15 +48,19 @@ pub async fn sign_in(
 ) -> Result<SignedIn, ApiError> {
     let now = state.now();
     let key: String = username.trim().to_lowercase().chars().take(64).collect();
-    let (by_account, by_address) = state
+    let limit = SignInLimit {
+        since: now - FAILURE_WINDOW,
+        per_account: MAX_FAILURES_PER_ACCOUNT,
+        per_address: MAX_FAILURES_PER_ADDRESS,
+    };
+    // The attempt is counted before Argon2 runs, not after: otherwise every attempt that arrives while
+    // others are still being checked sees the same count and all of them get a guess.
+    let attempt = state
         .store
-        .sign_in_failures_since(&key, origin.address.as_deref(), now - FAILURE_WINDOW)
+        .reserve_sign_in_attempt(&key, &limit, &origin, now)
         .await?;
-    if by_account >= MAX_FAILURES_PER_ACCOUNT || by_address >= MAX_FAILURES_PER_ADDRESS {
-        state
-            .store
-            .record_sign_in_failure(&key, None, "rate_limited", false, &origin, now)
-            .await?;
+    if attempt == SignInAttempt::Throttled {
+        crate::metrics::sign_in_failed("rate_limited");
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
@@ -83,8 +90,9 @@ pub async fn sign_in(
         let reason = failure.unwrap_or("unknown_user");
         state
             .store
-            .record_sign_in_failure(&key, user.map(|u| u.id), reason, true, &origin, now)
+            .record_sign_in_failure(&key, user.map(|u| u.id), reason, false, &origin, now)
             .await?;
+        crate::metrics::sign_in_failed(reason);
         return Err(invalid_credentials());
     };
 

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use canopy_domain::staff::parse_key_name;
-use canopy_domain::{ApiKey, ApiKeyId, Permission, PermissionSet};
+use canopy_domain::{ApiKey, ApiKeyId, Permission, PermissionSet, StoreId};
 use canopy_store::NewApiKey;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,8 @@ pub struct ApiKeyView {
     /// The key's first characters, to tell keys apart.
     prefix: String,
     scopes: Vec<&'static str>,
+    /// The store ids the key may act at; absent for every store.
+    stores: Option<Vec<String>>,
     #[schema(value_type = String)]
     created_at: Timestamp,
     created_by: String,
@@ -46,6 +48,7 @@ impl From<&ApiKey> for ApiKeyView {
             name: k.name.clone(),
             prefix: k.prefix.clone(),
             scopes: k.scopes.names(),
+            stores: k.stores.clone(),
             created_at: k.created_at,
             created_by: k.created_by.clone(),
             last_used_at: k.last_used_at,
@@ -72,8 +75,11 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<A
 #[serde(deny_unknown_fields)]
 pub struct NewApiKeyRequest {
     name: String,
-    /// Scope names (`customers:read`, …) or `["all"]`.
+    /// Scope names (`customers:read`, …) or `["all"]`. Dedicated scopes (`limits:state_sync`) are
+    /// never part of `all` and must be named.
     scopes: Vec<String>,
+    /// Store ids the key may act at (check-in, checkout, returns, …); absent for every store.
+    stores: Option<Vec<String>>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -90,12 +96,15 @@ pub struct CreatedApiKey {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<NewApiKeyRequest>,
+    body: Result<ApiJson<NewApiKeyRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<CreatedApiKey>)> {
     caller.require(Permission::ApiKeysManage)?;
+    let ApiJson(input) = body?;
     let name = parse_key_name(&input.name)?;
     let scopes = PermissionSet::parse_scopes(input.scopes.iter().map(String::as_str))?;
-    if !caller.permissions().includes(scopes) {
+    // Dedicated scopes belong to no role; whoever may manage keys may issue them.
+    let ordinary: PermissionSet = scopes.iter().filter(|p| !p.is_dedicated()).collect();
+    if !caller.permissions().includes(ordinary) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -103,6 +112,25 @@ async fn create(
         )
         .with_field("scopes"));
     }
+    let stores = match input.stores {
+        None => None,
+        Some(ids) => {
+            let mut parsed = Vec::new();
+            for (i, raw) in ids.iter().enumerate() {
+                let id: StoreId = raw.trim().parse().map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_id",
+                        "not a store id",
+                    )
+                    .with_field(format!("stores[{i}]"))
+                })?;
+                state.store.retail_store(id).await?;
+                parsed.push(id.to_string());
+            }
+            Some(parsed)
+        }
+    };
     let secret = secrets::new_api_key();
     let key = state
         .store
@@ -112,6 +140,7 @@ async fn create(
                 prefix: secrets::api_key_prefix(&secret),
                 key_hash: secrets::digest(&secret),
                 scopes,
+                stores,
             },
             &caller.actor,
             state.now(),

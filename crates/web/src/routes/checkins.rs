@@ -45,6 +45,16 @@ pub struct CheckinInput {
     customer_id: String,
 }
 
+/// A check-in with the eligibility decision it was let in on.
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    checkin: Checkin,
+    #[schema(value_type = Object)]
+    eligibility: canopy_orders::Eligibility,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Queue {
     #[schema(value_type = Vec<Object>)]
@@ -58,10 +68,12 @@ async fn check_in(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(raw): ApiPath<String>,
-    ApiJson(input): ApiJson<CheckinInput>,
-) -> ApiResult<(StatusCode, Json<Checkin>)> {
+    body: Result<ApiJson<CheckinInput>, ApiError>,
+) -> ApiResult<(StatusCode, Json<Queued>)> {
     caller.require(Permission::CheckIn)?;
+    let ApiJson(input) = body?;
     let store: StoreId = id(&raw, "store")?;
+    caller.require_store(store)?;
     let customer: CustomerId = input
         .customer_id
         .parse()
@@ -77,18 +89,27 @@ async fn check_in(
         )
         .await?
     {
-        CheckinOutcome::Queued(c) => Ok((StatusCode::CREATED, Json(c))),
-        CheckinOutcome::Refused(reasons) => {
+        CheckinOutcome::Queued(checkin, eligibility) => Ok((
+            StatusCode::CREATED,
+            Json(Queued {
+                checkin,
+                eligibility: *eligibility,
+            }),
+        )),
+        CheckinOutcome::Refused(eligibility) => {
+            let reasons = &eligibility.reasons;
             let message = reasons
                 .iter()
                 .map(|r| r.message.as_str())
                 .collect::<Vec<_>>()
                 .join("; ");
             Err(
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checkin_refused", message).with(
-                    "reasons",
-                    serde_json::to_value(&reasons).unwrap_or_default(),
-                ),
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "checkin_refused", message)
+                    .with("reasons", serde_json::to_value(reasons).unwrap_or_default())
+                    .with(
+                        "eligibility",
+                        serde_json::to_value(&*eligibility).unwrap_or_default(),
+                    ),
             )
         }
     }
@@ -117,6 +138,7 @@ async fn serve(
 ) -> ApiResult<Json<Checkin>> {
     caller.require(Permission::CheckIn)?;
     let store: StoreId = id(&raw, "store")?;
+    caller.require_store(store)?;
     let checkin: CheckinId = id(&checkin, "check-in")?;
     Ok(Json(
         state
@@ -135,6 +157,7 @@ async fn remove(
 ) -> ApiResult<Json<Checkin>> {
     caller.require(Permission::CheckIn)?;
     let store: StoreId = id(&raw, "store")?;
+    caller.require_store(store)?;
     let checkin: CheckinId = id(&checkin, "check-in")?;
     Ok(Json(
         state

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use canopy_domain::{CustomerId, Permission, StoreId};
+use canopy_domain::{CustomerId, Permission, StoreId, bounds};
 use canopy_limits::{ExternalAllotment, RuleBook};
 use canopy_orders::{PAYMENT_METHODS, Payment, SalesChannel};
 use canopy_store::{CheckoutOutcome, CheckoutRequest, Evaluation, Idempotency, LineInput};
@@ -48,8 +48,12 @@ pub struct CheckoutInput {
     loyalty_redeem_points: Option<i64>,
     /// Warn-mode stores: a manager's override of an over-limit decision (needs `limits:override`).
     limits_override: Option<OverrideBody>,
-    /// Remaining allotments from the state tracking system (tighten local history; replace it in
-    /// stores whose history scope is `state`).
+    /// Prices different from the catalogue's: the reason (needs `orders:price_override`); stored on
+    /// the order and audited.
+    price_override: Option<OverrideBody>,
+    /// Remaining allotments from the state tracking system. They only tighten local history; a key
+    /// with `limits:state_sync` at a store whose history scope is `state` replaces it rule by rule
+    /// (`"mode": "replace"` from anyone else is refused).
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     external_allotments: Vec<ExternalAllotment>,
@@ -59,7 +63,10 @@ pub struct CheckoutInput {
     patient_id: Option<String>,
 }
 
-/// A SKU from the catalogue, or a product described inline (inline values override the SKU's).
+/// A SKU from the catalogue, whose category, measures and name come from the catalogue (sending
+/// different ones is refused naming the field; a different `unit_price_cents` needs
+/// `price_override`), or a product described inline (needs `orders:external_lines`, every measure
+/// the store's rules count for its category, and marks the order caller-asserted).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LineBody {
@@ -112,13 +119,34 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
             )
         })?,
     };
-    if input.lines.len() > 200 {
+    if input.lines.len() > bounds::MAX_ORDER_LINES {
         return Err(invalid(
             "lines",
             "too_many_lines",
-            "at most 200 lines per order",
+            format!("at most {} lines per order", bounds::MAX_ORDER_LINES),
         ));
     }
+    bounds::list("payments", input.payments.len(), bounds::MAX_PAYMENTS)?;
+    bounds::list(
+        "external_allotments",
+        input.external_allotments.len(),
+        bounds::MAX_LIST,
+    )?;
+    if input
+        .loyalty_redeem_points
+        .is_some_and(|p| !(0..=bounds::MAX_POINTS).contains(&p))
+    {
+        return Err(invalid(
+            "loyalty_redeem_points",
+            "invalid_value",
+            format!(
+                "loyalty_redeem_points must be between 0 and {}",
+                bounds::MAX_POINTS
+            ),
+        ));
+    }
+    let external_ref =
+        canopy_domain::text::optional("external_ref", input.external_ref.as_deref(), 100)?;
     let lines = input
         .lines
         .into_iter()
@@ -136,6 +164,16 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
                     format!("{prefix}unit_price_cents"),
                     "invalid_price",
                     "price must not be negative",
+                ));
+            }
+            if let Some(price) = l.unit_price_cents {
+                bounds::money(&format!("{prefix}unit_price_cents"), price)?;
+            }
+            if l.quantity.is_some_and(|q| q > bounds::MAX_QUANTITY) {
+                return Err(invalid(
+                    format!("{prefix}quantity"),
+                    "invalid_quantity",
+                    format!("quantity must be at most {}", bounds::MAX_QUANTITY),
                 ));
             }
             Ok(LineInput {
@@ -171,7 +209,23 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
                 "amount must not be negative",
             ));
         }
+        bounds::money(&format!("payments[{i}].amount_cents"), p.amount_cents)?;
     }
+    caller.require_store(store_id)?;
+    if lines.iter().any(|l| l.sku.is_none()) {
+        caller.require(Permission::ExternalLines)?;
+    }
+    let price_override = match input.price_override {
+        None => None,
+        Some(o) => {
+            caller.require(Permission::PriceOverride)?;
+            Some(canopy_domain::text::required(
+                "price_override.reason",
+                &o.reason,
+                500,
+            )?)
+        }
+    };
     let limits_override = match input.limits_override {
         None => None,
         Some(o) => {
@@ -191,10 +245,21 @@ fn parse(input: CheckoutInput, caller: &Caller) -> ApiResult<CheckoutRequest> {
         payments: input.payments,
         loyalty_redeem_points: input.loyalty_redeem_points.unwrap_or(0),
         limits_override,
+        price_override,
         external_allotments: input.external_allotments,
-        external_ref: input.external_ref,
+        allotment_authority: caller.allotment_authority(),
+        external_ref,
         patient_id,
     })
+}
+
+/// The stored form of an `Idempotency-Key`: who sent it (user or key id) and the key itself.
+fn scoped_idempotency_key(caller: &Caller, key: &str) -> String {
+    let who = match &caller.credential {
+        crate::auth::Credential::Session { user, .. } => format!("user:{}", user.id),
+        crate::auth::Credential::ApiKey { id, .. } => format!("key:{id}"),
+    };
+    format!("{who}:{key}")
 }
 
 fn refused(evaluation: Evaluation) -> ApiError {
@@ -247,9 +312,10 @@ async fn checkout(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<serde_json::Value>,
+    body: Result<ApiJson<serde_json::Value>, ApiError>,
 ) -> ApiResult<Response> {
     caller.require(Permission::OrdersWrite)?;
+    let ApiJson(body) = body?;
     let key = headers
         .get("idempotency-key")
         .and_then(|v| v.to_str().ok())
@@ -278,8 +344,10 @@ async fn checkout(
     let mut request = parse(input, &caller)?;
     // A register or online store naming a merged-away profile buys for the survivor.
     request.customer_id = state.store.resolve_customer(request.customer_id).await?;
+    // Keys are scoped to the caller: the same key from another user or integration is another
+    // request, never a replay of someone else's receipt.
     let idempotency = Idempotency {
-        key: key.to_string(),
+        key: scoped_idempotency_key(&caller, key),
         request_hash,
     };
     match state
@@ -294,14 +362,24 @@ async fn checkout(
         .await?
     {
         CheckoutOutcome::Placed { response, .. } => {
+            crate::metrics::checkout_decision("placed", []);
             Ok(json_response(StatusCode::CREATED, response, false))
         }
-        CheckoutOutcome::Replayed { status, response } => Ok(json_response(
-            StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
-            response,
-            true,
-        )),
-        CheckoutOutcome::Refused(evaluation) => Err(refused(*evaluation)),
+        CheckoutOutcome::Replayed { status, response } => {
+            crate::metrics::checkout_decision("replayed", []);
+            Ok(json_response(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED),
+                response,
+                true,
+            ))
+        }
+        CheckoutOutcome::Refused(evaluation) => {
+            crate::metrics::checkout_decision(
+                "refused",
+                evaluation.reasons.iter().map(|r| r.code.as_str()),
+            );
+            Err(refused(*evaluation))
+        }
     }
 }
 
@@ -312,9 +390,10 @@ async fn checkout(
 async fn quote(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<CheckoutInput>,
+    body: Result<ApiJson<CheckoutInput>, ApiError>,
 ) -> ApiResult<Json<Evaluation>> {
     caller.require(Permission::OrdersWrite)?;
+    let ApiJson(input) = body?;
     let mut request = parse(input, &caller)?;
     request.customer_id = state.store.resolve_customer(request.customer_id).await?;
     Ok(Json(

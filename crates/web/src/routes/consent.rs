@@ -147,9 +147,10 @@ async fn record(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<ConsentRequest>,
+    body: Result<ApiJson<ConsentRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<ConsentView>)> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(input) = body?;
     let id = parse_id(&id)?;
     let change = input.into_change(caller.actor.address.clone())?;
     state

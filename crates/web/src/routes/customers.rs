@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::eligibility::{Eligibility, decide};
+use crate::eligibility::{Eligibility, Scanned, decide};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::merges::CandidateView;
@@ -93,7 +93,7 @@ impl CustomerView {
             state,
             customer.details.customer_type,
             Some((&customer, &compliance)),
-            None,
+            Scanned::Nothing,
             None,
         );
         CustomerView {
@@ -144,19 +144,125 @@ impl CustomerView {
 #[derive(Serialize, ToSchema)]
 pub struct CustomerList {
     pub items: Vec<CustomerView>,
-    /// Pass as `cursor` to read the next page; absent on the last page and for searches.
+    /// Pass as `cursor` to read the next page of a listing; absent on the last page and for searches.
     #[schema(value_type = Option<String>)]
     pub next_cursor: Option<CustomerId>,
+    /// True when another page may follow: for a search, ask again with `offset` increased by `limit`.
+    pub has_more: bool,
+    /// How many customers the filters select (listings only, not searches).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListParams {
-    /// Search text: name fragment, phone in any format, email prefix or ID number.
+    /// Search text: name fragment, phone in any format, email prefix or ID number. At most 200 characters
+    /// and 6 words (`400 query_too_long` / `query_too_many_words` beyond).
     q: Option<String>,
     /// At most this many results (1–200, default 20 for search, 50 for listing).
     limit: Option<u32>,
     /// Continue a listing after this customer id.
     cursor: Option<String>,
+    /// Skip this many search results (with `q` only; `offset + limit` at most 1,000).
+    offset: Option<u32>,
+}
+
+/// Narrows a listing (and the CSV export) to the customers a manager is looking for.
+#[derive(Deserialize, IntoParams, Default)]
+pub struct FilterParams {
+    /// Members of this group (its id).
+    group: Option<String>,
+    /// `adult_use`, `medical` or `caregiver`.
+    customer_type: Option<String>,
+    /// `true`: banned now; `false`: not banned.
+    banned: Option<bool>,
+    /// The ID on file expires within this many days from today (0–3650).
+    id_expiring_within_days: Option<u32>,
+    /// Bought before this date (YYYY-MM-DD, server's zone) and not since. Needs `orders:history`.
+    last_purchase_before: Option<String>,
+    /// Where the profile was created: `pos`, `online`, `back_office` or `import`.
+    created_channel: Option<String>,
+}
+
+impl FilterParams {
+    pub fn parse(
+        self,
+        state: &AppState,
+        caller: &Caller,
+    ) -> ApiResult<canopy_store::CustomerFilter> {
+        let bad = |field: &str, message: &str| {
+            ApiError::bad_request("invalid_filter", message.to_string()).with_field(field)
+        };
+        let today = state.today();
+        let customer_type = self
+            .customer_type
+            .as_deref()
+            .map(|t| {
+                canopy_domain::CustomerType::parse(t).ok_or_else(|| {
+                    bad(
+                        "customer_type",
+                        "customer_type must be adult_use, medical or caregiver",
+                    )
+                })
+            })
+            .transpose()?;
+        let created_channel = self
+            .created_channel
+            .as_deref()
+            .map(|c| {
+                canopy_domain::Channel::parse(c).ok_or_else(|| {
+                    bad(
+                        "created_channel",
+                        "created_channel must be pos, online, back_office or import",
+                    )
+                })
+            })
+            .transpose()?;
+        let id_expiring_by = match self.id_expiring_within_days {
+            None => None,
+            Some(days) if days <= 3650 => today
+                .checked_add(jiff::Span::new().days(i64::from(days)))
+                .ok(),
+            Some(_) => {
+                return Err(bad(
+                    "id_expiring_within_days",
+                    "id_expiring_within_days must be between 0 and 3650",
+                ));
+            }
+        };
+        let last_purchase_before =
+            match crate::input::date("last_purchase_before", self.last_purchase_before.as_deref())?
+            {
+                None => None,
+                Some(day) => {
+                    caller.require(Permission::PurchaseHistoryFull)?;
+                    Some(
+                        day.to_zoned_datetime(state.settings.time_zone.clone())
+                            .map_err(|_| {
+                                bad(
+                                    "last_purchase_before",
+                                    "last_purchase_before is out of range",
+                                )
+                            })?
+                            .timestamp(),
+                    )
+                }
+            };
+        let group_id = self
+            .group
+            .map(|g| g.trim().to_string())
+            .filter(|g| !g.is_empty());
+        Ok(canopy_store::CustomerFilter {
+            group_id,
+            customer_type,
+            banned: self.banned,
+            id_expiring_by,
+            last_purchase_before,
+            created_channel,
+            now: state.now(),
+            today,
+        })
+    }
 }
 
 fn limit_param(raw: Option<u32>, default: u32) -> ApiResult<u32> {
@@ -175,20 +281,52 @@ fn parse_id(raw: &str) -> ApiResult<CustomerId> {
 }
 
 /// Lists customers, or searches them when `q` is given (best match first).
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams),
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams, FilterParams),
     responses((status = 200, body = CustomerList), (status = 400, description = "Bad parameter")))]
 async fn list_or_search(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<ListParams>,
+    ApiQuery(filter): ApiQuery<FilterParams>,
 ) -> ApiResult<Json<CustomerList>> {
     caller.require(Permission::CustomersRead)?;
-    let (customers, next_cursor) = match params.q.as_deref().map(str::trim) {
+    let (customers, next_cursor, has_more, total) = match params.q.as_deref().map(str::trim) {
         Some(q) if !q.is_empty() => {
+            canopy_search::Query::check(q).map_err(|e| {
+                let code = match e {
+                    canopy_search::QueryError::TooLong => "query_too_long",
+                    canopy_search::QueryError::TooManyWords => "query_too_many_words",
+                };
+                ApiError::bad_request(code, e.to_string()).with_field("q")
+            })?;
             let limit = limit_param(params.limit, 20)?;
-            (state.store.search_customers(q, limit as usize).await?, None)
+            let offset = params.offset.unwrap_or(0);
+            if offset as usize + limit as usize > canopy_store::MAX_SEARCH_DEPTH {
+                return Err(ApiError::bad_request(
+                    "invalid_offset",
+                    format!(
+                        "offset + limit must be at most {}; refine the search instead",
+                        canopy_store::MAX_SEARCH_DEPTH
+                    ),
+                )
+                .with_field("offset"));
+            }
+            let started = std::time::Instant::now();
+            let page = state
+                .store
+                .search_customers_page(q, offset as usize, limit as usize)
+                .await?;
+            crate::metrics::lookup(crate::metrics::lookup_kind(q), started);
+            (page.items, None, page.has_more, None)
         }
         _ => {
+            if params.offset.is_some() {
+                return Err(ApiError::bad_request(
+                    "invalid_offset",
+                    "offset pages a search; a listing continues with cursor",
+                )
+                .with_field("offset"));
+            }
             let limit = limit_param(params.limit, 50)?;
             let after = params
                 .cursor
@@ -200,12 +338,22 @@ async fn list_or_search(
                     })
                 })
                 .transpose()?;
-            let page = state.store.list_customers(after, limit).await?;
-            (page.items, page.next_cursor)
+            let filter = filter.parse(&state, &caller)?;
+            let (page, total) = tokio::try_join!(
+                state.store.list_customers_filtered(&filter, after, limit),
+                state.store.count_customers_filtered(&filter)
+            )?;
+            let has_more = page.next_cursor.is_some();
+            (page.items, page.next_cursor, has_more, Some(total))
         }
     };
     let items = CustomerView::load_many(&state, customers).await?;
-    Ok(Json(CustomerList { items, next_cursor }))
+    Ok(Json(CustomerList {
+        items,
+        next_cursor,
+        has_more,
+        total,
+    }))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -225,9 +373,10 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(params): ApiQuery<CreateParams>,
-    ApiJson(input): ApiJson<CustomerPatch>,
+    body: Result<ApiJson<CustomerPatch>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(input) = body?;
     let draft = input.validate(state.settings.phone_region, state.today())?;
     let outcome = state
         .store
@@ -286,9 +435,10 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(patch): ApiJson<serde_json::Value>,
+    body: Result<ApiJson<serde_json::Value>, ApiError>,
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(patch) = body?;
     let id = parse_id(&id)?;
     if !patch.is_object() {
         return Err(ApiError::bad_request(
@@ -372,9 +522,10 @@ async fn add_note(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<NewNote>,
+    body: Result<ApiJson<NewNote>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Note>)> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(input) = body?;
     let body = text::required("body", &input.body, 4000)?;
     let note = state
         .store
@@ -399,9 +550,10 @@ async fn ban(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<BanRequest>,
+    body: Result<ApiJson<BanRequest>, ApiError>,
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Permission::CustomersBan)?;
+    let ApiJson(input) = body?;
     let now = state.now();
     let reason = text::required("reason", &input.reason, 200)?;
     let note = text::optional("note", input.note.as_deref(), 2000)?;

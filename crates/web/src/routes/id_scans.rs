@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::eligibility::{Eligibility, decide};
+use crate::eligibility::{Eligibility, Scanned, decide};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::photo::{self, PhotoError};
@@ -47,8 +47,14 @@ pub struct UploadJson {
     reason: Option<String>,
 }
 
-fn multipart_error(message: impl Into<String>) -> ApiError {
-    ApiError::bad_request("invalid_multipart", message)
+/// A multipart read that failed: 413 when the upload is over [`MAX_UPLOAD_BYTES`] (wherever in the
+/// upload the limit was hit), else 400.
+fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        crate::hardening::too_large(MAX_UPLOAD_BYTES)
+    } else {
+        ApiError::bad_request("invalid_multipart", err.body_text())
+    }
 }
 
 pub(crate) async fn read_upload(req: Request, allowed: &[&str]) -> ApiResult<Upload> {
@@ -81,37 +87,18 @@ pub(crate) async fn read_upload(req: Request, allowed: &[&str]) -> ApiResult<Upl
     }
     let mut form = Multipart::from_request(req, &())
         .await
-        .map_err(|e| multipart_error(e.body_text()))?;
-    while let Some(field) = form.next_field().await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                format!(
-                    "uploads are limited to {} MB",
-                    MAX_UPLOAD_BYTES / 1024 / 1024
-                ),
-            )
-        } else {
-            multipart_error(e.body_text())
-        }
-    })? {
+        .map_err(|e| ApiError::bad_request("invalid_multipart", e.body_text()))?;
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_string();
         if !allowed.contains(&name.as_str()) {
             return Err(unexpected(&name));
         }
         if name == "image" {
-            let bytes = field
-                .bytes()
-                .await
-                .map_err(|e| multipart_error(e.body_text()))?;
+            let bytes = field.bytes().await.map_err(multipart_error)?;
             upload.image = Some(bytes.to_vec());
             continue;
         }
-        let text = field
-            .text()
-            .await
-            .map_err(|e| multipart_error(e.body_text()))?;
+        let text = field.text().await.map_err(multipart_error)?;
         match name.as_str() {
             "payload" => upload.payload = Some(text),
             "reason" => upload.reason = Some(text),
@@ -145,12 +132,11 @@ impl From<PhotoError> for ApiError {
 
 /// A photo decoded off the request thread (image decoding and the rotation sweep are CPU work).
 pub(crate) async fn barcode_from_photo(bytes: Vec<u8>) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
+    photo::off_thread(move || {
         let image = photo::load(&bytes)?;
         photo::read_pdf417(&image)
     })
     .await
-    .map_err(ApiError::internal)?
     .map_err(ApiError::from)
 }
 
@@ -166,18 +152,19 @@ pub(crate) fn parse_card(payload: &str) -> ApiResult<IdCard> {
     })
 }
 
-/// The document facts a card vouches for.
-pub(crate) fn document_of(card: &IdCard) -> VerifiedDocument {
-    VerifiedDocument {
+/// The document facts a card vouches for; `None` when it has no readable document number (the
+/// card's `problems` say why), since such a card identifies no document.
+pub(crate) fn document_of(card: &IdCard) -> Option<VerifiedDocument> {
+    Some(VerifiedDocument {
         kind: match card.document_type {
             Some(DocumentType::IdCard) => IdDocumentKind::StateId,
             _ => IdDocumentKind::DriversLicense,
         },
-        number: card.license_number.clone(),
+        number: card.license_number.clone()?,
         jurisdiction: card.jurisdiction.clone(),
         expiry: card.expiry,
         date_of_birth: card.dob,
-    }
+    })
 }
 
 /// Reads the upload's card: the payload when given, else the barcode in the photo.
@@ -212,9 +199,10 @@ pub struct ScanResult {
     /// Parsed fields, in the `canopy id parse` shape.
     #[schema(value_type = Object)]
     pub card: canopy_aamva::Summary,
-    /// What `POST /customers/{id}/verification` would record.
-    #[schema(value_type = Object)]
-    pub document: VerifiedDocument,
+    /// What `POST /customers/{id}/verification` would record; absent when the card has no readable
+    /// document number (`card.problems` says why): such a card can show age but verify no one.
+    #[schema(value_type = Option<Object>)]
+    pub document: Option<VerifiedDocument>,
     /// May the holder buy now (for the matched customer's type, else as an adult-use customer)?
     #[schema(value_type = Object)]
     pub eligibility: Eligibility,
@@ -263,7 +251,7 @@ pub async fn scan(
         .with_field("payload"));
     };
     let document = document_of(&card);
-    let (customer, matched_by, others) = find_holder(&state, &card, &document).await?;
+    let (customer, matched_by, others) = find_holder(&state, &card, document.as_ref()).await?;
     let loaded = match customer {
         Some(c) => Some(CustomerView::load(&state, c).await?),
         None => None,
@@ -271,11 +259,15 @@ pub async fn scan(
     let customer_type = loaded
         .as_ref()
         .map_or(CustomerType::AdultUse, |v| v.customer.details.customer_type);
+    let scanned = match &document {
+        Some(d) => Scanned::Document(d),
+        None => Scanned::Unverifiable { dob: card.dob },
+    };
     let eligibility = decide(
         &state,
         customer_type,
         loaded.as_ref().map(|v| (&v.customer, &v.compliance)),
-        Some(&document),
+        scanned,
         store.as_ref(),
     );
     let new_profile = loaded.is_none().then(|| new_profile(&card));
@@ -301,12 +293,13 @@ type Holder = (
 async fn find_holder(
     state: &AppState,
     card: &IdCard,
-    document: &VerifiedDocument,
+    document: Option<&VerifiedDocument>,
 ) -> ApiResult<Holder> {
-    if let Some(found) = state
-        .store
-        .customer_by_document(&document.number, document.jurisdiction.as_deref())
-        .await?
+    if let Some(document) = document
+        && let Some(found) = state
+            .store
+            .customer_by_document(&document.number, document.jurisdiction.as_deref())
+            .await?
     {
         return Ok((Some(found), Some(MatchedBy::IdDocument), Vec::new()));
     }
@@ -362,7 +355,10 @@ fn new_profile(card: &IdCard) -> CustomerPatch {
         }),
         _ => None,
     };
-    let document = document_of(card);
+    let kind = match card.document_type {
+        Some(DocumentType::IdCard) => IdDocumentKind::StateId,
+        _ => IdDocumentKind::DriversLicense,
+    };
     CustomerPatch {
         first_name: card.first_name.as_deref().map(name_case),
         middle_name: card.middle_name.as_deref().map(name_case),
@@ -370,12 +366,12 @@ fn new_profile(card: &IdCard) -> CustomerPatch {
         date_of_birth: Some(card.dob.to_string()),
         addresses: address.map(|a| vec![a]),
         id_document: Some(IdDocumentInput {
-            kind: serde_json::to_value(document.kind)
+            kind: serde_json::to_value(kind)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string)),
-            number: Some(document.number),
-            jurisdiction: document.jurisdiction,
-            expiry: document.expiry.map(|d| d.to_string()),
+            number: card.license_number.clone(),
+            jurisdiction: card.jurisdiction.clone(),
+            expiry: card.expiry.map(|d| d.to_string()),
         }),
         created_channel: Some("pos".into()),
         ..CustomerPatch::default()

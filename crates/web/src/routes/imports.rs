@@ -119,12 +119,17 @@ async fn import_customers(
 
 /// Every customer as CSV, spreadsheet-safe (cells that would run as formulas start with `'`), in the
 /// columns the import reads back.
-#[utoipa::path(get, path = "/api/v1/exports/customers", tag = "imports",
+#[utoipa::path(get, path = "/api/v1/exports/customers", tag = "imports", params(super::customers::FilterParams),
     responses((status = 200, description = "CSV", content_type = "text/csv")))]
-async fn export_customers(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
+async fn export_customers(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(params): ApiQuery<super::customers::FilterParams>,
+) -> ApiResult<Response> {
     require_bulk(&caller)?;
+    let filter = params.parse(&state, &caller)?;
     let mut out = Vec::new();
-    canopy_transfer::export_customers(&state.store, &mut out)
+    canopy_transfer::export_customers_filtered(&state.store, &filter, &mut out)
         .await
         .map_err(|e| match e {
             canopy_transfer::ExportError::Store(e) => ApiError::from(e),

@@ -187,9 +187,10 @@ async fn adjust(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<AdjustmentInput>,
+    body: Result<ApiJson<AdjustmentInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<EntryView>)> {
     caller.require(Permission::LoyaltyAdjust)?;
+    let ApiJson(input) = body?;
     let entry = state
         .store
         .adjust_loyalty_points(
@@ -219,9 +220,10 @@ async fn read_program(State(state): State<AppState>, caller: Caller) -> ApiResul
 async fn write_program(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(program): ApiJson<Program>,
+    body: Result<ApiJson<Program>, ApiError>,
 ) -> ApiResult<Json<Program>> {
     caller.require(Permission::SettingsWrite)?;
+    let ApiJson(program) = body?;
     Ok(Json(
         state
             .store

@@ -11,6 +11,7 @@ pub(crate) mod imports;
 pub(crate) mod loyalty;
 pub(crate) mod merges;
 pub(crate) mod orders;
+pub(crate) mod privacy;
 pub(crate) mod products;
 pub(crate) mod session;
 pub(crate) mod sms;
@@ -30,6 +31,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
     let protected = Router::new()
         .merge(customers::routes())
         .merge(merges::routes())
+        .merge(privacy::routes())
         .merge(stores::routes())
         .merge(products::routes())
         .merge(groups::routes())
@@ -58,6 +60,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/openapi.json", get(crate::openapi::document));
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .nest("/api/v1", protected.merge(public))
         .merge(crate::ui::routes())
 }

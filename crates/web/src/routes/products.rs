@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::input::{DecimalInput, MeasuresInput, id};
 
@@ -99,9 +99,10 @@ async fn list(
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<ProductInput>,
+    body: Result<ApiJson<ProductInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Product>)> {
     caller.require(Permission::CatalogWrite)?;
+    let ApiJson(input) = body?;
     let draft = draft(input, None)?;
     let (product, created) = state
         .store
@@ -133,9 +134,10 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(raw): ApiPath<String>,
-    ApiJson(input): ApiJson<ProductInput>,
+    body: Result<ApiJson<ProductInput>, ApiError>,
 ) -> ApiResult<Json<Product>> {
     caller.require(Permission::CatalogWrite)?;
+    let ApiJson(input) = body?;
     let id: ProductId = id(&raw, "product")?;
     let existing = state.store.product(id).await?;
     let draft = draft(input, Some(&existing.draft))?;

@@ -117,12 +117,42 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
-/// A path on this site, so a crafted `next` cannot send a signed-in browser elsewhere.
-fn local_path(next: Option<&str>) -> String {
+/// A path on this site, so a crafted `next` cannot send a signed-in browser elsewhere: a single `/`
+/// followed by printable ASCII only. Browsers drop tabs and newlines from a URL and read `\` as `/`,
+/// so `/<TAB>/evil.example` or `/\evil.example` would become `//evil.example`, another site; any
+/// whitespace, control character or backslash makes the whole value fall back to `/`.
+pub(crate) fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_string(),
+        Some(p)
+            if p.starts_with('/')
+                && !p.starts_with("//")
+                && p.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            p.to_string()
+        }
         _ => "/".to_string(),
     }
+}
+
+/// Whether a browser form post comes from a page of this site: its `Origin` (or, failing that, its
+/// `Referer`) names the host the request was sent to. A sign-in form on another site could otherwise
+/// sign a victim's browser into the attacker's account (login CSRF), and what they then type would be
+/// recorded under it.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<axum::http::Uri>().ok());
+    source
+        .and_then(|uri| {
+            uri.authority()
+                .map(|a| a.as_str().eq_ignore_ascii_case(host))
+        })
+        .unwrap_or(false)
 }
 
 fn redirect(to: &str) -> Response {
@@ -149,6 +179,13 @@ async fn create(State(state): State<AppState>, request: Request) -> ApiResult<Re
     let origin = anonymous_actor(&parts, &state, "anonymous");
     let previous = cookies::session_token(&parts.headers);
     let form = is_form(&parts.headers);
+    if form && !same_origin(&parts.headers) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin_sign_in",
+            "sign in from this site's own sign-in page",
+        ));
+    }
     let request = Request::from_parts(parts, body);
     let input: SignInRequest = if form {
         Form::<SignInRequest>::from_request(request, &state)
@@ -213,7 +250,7 @@ async fn read(State(state): State<AppState>, caller: Caller) -> Json<SessionView
             created_at,
             ..
         } => SessionView::of_user(user, csrf_token, *created_at, &state),
-        Credential::ApiKey { id, name } => SessionView {
+        Credential::ApiKey { id, name, .. } => SessionView {
             kind: "api_key",
             user: None,
             api_key: Some(KeyIdentity {
@@ -254,4 +291,26 @@ async fn destroy(State(state): State<AppState>, request: Request) -> ApiResult<R
         StatusCode::NO_CONTENT.into_response(),
         cookies::clear(&state),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_is_a_path_on_this_site_or_the_home_page() {
+        assert_eq!(local_path(Some("/app/customers?q=1")), "/app/customers?q=1");
+        for hostile in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/ /evil.example",
+            "/\u{0}/evil.example",
+            "evil.example",
+        ] {
+            assert_eq!(local_path(Some(hostile)), "/", "{hostile:?}");
+        }
+    }
 }

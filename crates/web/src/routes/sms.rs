@@ -67,9 +67,10 @@ async fn set_template(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(status): ApiPath<String>,
-    ApiJson(input): ApiJson<TemplateRequest>,
+    body: Result<ApiJson<TemplateRequest>, ApiError>,
 ) -> ApiResult<Json<SmsTemplateView>> {
     caller.require(Permission::SettingsWrite)?;
+    let ApiJson(input) = body?;
     let status = NotifiedStatus::parse(&status).ok_or_else(|| {
         ApiError::not_found("template (statuses: received, ready_for_pickup, out_for_delivery)")
     })?;

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, put};
 use axum::{Json, Router};
 use canopy_domain::staff::{parse_display_name, parse_store_ids};
-use canopy_domain::{NewPassword, Permission, Role, StaffUser, UserId, Username};
+use canopy_domain::{NewPassword, Permission, Role, UserId, Username};
 use canopy_store::{NewStaffUser, StaffPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -72,13 +72,15 @@ pub struct NewStaffRequest {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<NewStaffRequest>,
+    body: Result<ApiJson<NewStaffRequest>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<StaffUserView>)> {
     caller.require(Permission::StaffManage)?;
+    let ApiJson(input) = body?;
     let username = Username::parse(&input.username)?;
     let display_name =
         parse_display_name(input.display_name.as_deref().unwrap_or(username.as_str()))?;
     let role = parse_role(&input.role)?;
+    ensure_within_own(&caller, role)?;
     let password = NewPassword::parse(&input.password)?;
     let stores = parse_store_ids(&input.stores)?;
     let password_hash = secrets::hash_password(password.expose())
@@ -123,33 +125,24 @@ pub struct StaffPatchRequest {
     stores: Option<Vec<String>>,
 }
 
-/// Refuses a change that would leave no active admin (nobody could manage staff or keys any more).
-async fn ensure_an_admin_remains(
-    state: &AppState,
-    target: &StaffUser,
-    after_role: Role,
-    after_active: bool,
-) -> ApiResult<()> {
-    let loses_admin =
-        target.role == Role::Admin && target.active && (after_role != Role::Admin || !after_active);
-    if !loses_admin {
-        return Ok(());
+/// Refuses to create, change or reset the password of an account whose role can do something the caller
+/// cannot, and to give any account such a role: `staff:manage` alone must not be a way to an admin
+/// account (which could then issue itself an all-scopes key). The same rule as for API keys: what a
+/// caller hands out is a subset of what it holds.
+fn ensure_within_own(caller: &Caller, role: Role) -> ApiResult<()> {
+    if caller.permissions().includes(role.permissions()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "the {} role has permissions this caller does not hold",
+                role.as_str()
+            ),
+        )
+        .with_field("role"))
     }
-    let admins = state
-        .store
-        .list_staff_users()
-        .await?
-        .into_iter()
-        .filter(|u| u.role == Role::Admin && u.active)
-        .count();
-    if admins <= 1 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "last_admin",
-            "this is the last active admin; make someone else an admin first",
-        ));
-    }
-    Ok(())
 }
 
 #[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = String, Path)),
@@ -159,9 +152,10 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<StaffPatchRequest>,
+    body: Result<ApiJson<StaffPatchRequest>, ApiError>,
 ) -> ApiResult<Json<StaffUserView>> {
     caller.require(Permission::StaffManage)?;
+    let ApiJson(input) = body?;
     let id = parse_user_id(&id)?;
     let patch = StaffPatch {
         display_name: input
@@ -174,13 +168,10 @@ async fn update(
         stores: input.stores.as_deref().map(parse_store_ids).transpose()?,
     };
     let target = state.store.staff_user(id).await?;
-    ensure_an_admin_remains(
-        &state,
-        &target,
-        patch.role.unwrap_or(target.role),
-        patch.active.unwrap_or(target.active),
-    )
-    .await?;
+    ensure_within_own(&caller, target.role)?;
+    if let Some(role) = patch.role {
+        ensure_within_own(&caller, role)?;
+    }
     let user = state
         .store
         .update_staff_user(id, patch, &caller.actor, state.now())
@@ -202,10 +193,12 @@ async fn reset_password(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<PasswordRequest>,
+    body: Result<ApiJson<PasswordRequest>, ApiError>,
 ) -> ApiResult<StatusCode> {
     caller.require(Permission::StaffManage)?;
+    let ApiJson(input) = body?;
     let id = parse_user_id(&id)?;
+    ensure_within_own(&caller, state.store.staff_user(id).await?.role)?;
     let password = NewPassword::parse(&input.password)?;
     let hash = secrets::hash_password(password.expose())
         .await

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::input::{id, invalid};
 
@@ -156,9 +156,10 @@ async fn list(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<S
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<StoreInput>,
+    body: Result<ApiJson<StoreInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<RetailStore>)> {
     caller.require(Permission::SettingsWrite)?;
+    let ApiJson(input) = body?;
     let settings = settings(input, None)?;
     let store = state
         .store
@@ -185,10 +186,12 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(raw): ApiPath<String>,
-    ApiJson(input): ApiJson<StoreInput>,
+    body: Result<ApiJson<StoreInput>, ApiError>,
 ) -> ApiResult<Json<RetailStore>> {
     caller.require(Permission::SettingsWrite)?;
+    let ApiJson(input) = body?;
     let id: StoreId = id(&raw, "store")?;
+    caller.require_store(id)?;
     let existing = state.store.retail_store(id).await?;
     let settings = settings(input, Some(&existing.settings))?;
     Ok(Json(

@@ -104,7 +104,16 @@ pub async fn verify(
                 ));
             };
             let reason = text::optional("reason", upload.reason.as_deref(), 500)?;
-            (method, id_scans::document_of(&card), reason)
+            let document = id_scans::document_of(&card).ok_or_else(|| {
+                let message = card
+                    .problems
+                    .first()
+                    .map_or("the card has no readable document number", |p| {
+                        p.message.as_str()
+                    });
+                unprocessable("id_number_unreadable", message, "payload")
+            })?;
+            (method, document, reason)
         }
     };
     if let Some(expiry) = document.expiry.filter(|e| *e < today) {
@@ -116,11 +125,10 @@ pub async fn verify(
     }
     let sealed = match (upload.image, image_keys) {
         (Some(bytes), Some(keys)) => {
-            let jpeg = tokio::task::spawn_blocking(move || {
-                photo::load(&bytes).and_then(|image| photo::reencode_jpeg(&image))
+            let jpeg = photo::off_thread(move || {
+                photo::load(&bytes).and_then(|i| photo::reencode_jpeg(&i))
             })
-            .await
-            .map_err(ApiError::internal)??;
+            .await?;
             Some(SealedImage {
                 content_type: "image/jpeg".into(),
                 sealed: keys.seal(id, &jpeg)?,
@@ -218,9 +226,10 @@ pub async fn set_medical_card(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<MedicalCardInput>,
+    body: Result<ApiJson<MedicalCardInput>, ApiError>,
 ) -> ApiResult<Json<MedicalCardResponse>> {
     caller.require(Permission::CustomersWrite)?;
+    let ApiJson(input) = body?;
     let card = input.validate()?;
     let card = state
         .store

@@ -7,7 +7,9 @@ use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use canopy_domain::{EventId, EventKind, Permission, WebhookDeliveryId, WebhookEndpointId};
+use canopy_domain::{
+    EventId, EventKind, OutboundPolicy, Permission, WebhookDeliveryId, WebhookEndpointId,
+};
 use canopy_store::{
     DeliveryFilter, DeliveryState, NewWebhookEndpoint, WebhookAttempt, WebhookDelivery,
     WebhookEndpoint, WebhookEndpointChange,
@@ -43,7 +45,9 @@ fn unprocessable(code: &'static str, field: &str, message: impl Into<String>) ->
 }
 
 /// An absolute http(s) URL with a host. Plain http is allowed for endpoints on a private network.
-fn endpoint_url(raw: &str) -> ApiResult<String> {
+/// A host that is an address (or `localhost`) must be one the outbound policy permits: public, or on
+/// the operator's allow-list. Names are checked again after every lookup, at connect time.
+fn endpoint_url(raw: &str, policy: &OutboundPolicy) -> ApiResult<String> {
     let url = raw.trim();
     let invalid = || {
         unprocessable(
@@ -57,7 +61,26 @@ fn endpoint_url(raw: &str) -> ApiResult<String> {
     }
     let uri: Uri = url.parse().map_err(|_| invalid())?;
     match (uri.scheme_str(), uri.host()) {
-        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(url.to_string()),
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let lower = bare.to_ascii_lowercase();
+            let address = match bare.parse::<std::net::IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) if lower == "localhost" || lower.ends_with(".localhost") => {
+                    Some(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST))
+                }
+                Err(_) => None,
+            };
+            if address.is_some_and(|ip| !policy.permits(ip)) {
+                return Err(unprocessable(
+                    "url_not_allowed",
+                    "url",
+                    "webhooks may only point at public addresses (an operator can allow a private \
+                     partner network with CANOPY_WEBHOOK_ALLOW)",
+                ));
+            }
+            Ok(url.to_string())
+        }
         _ => Err(invalid()),
     }
 }
@@ -70,6 +93,7 @@ fn event_set(names: &[String]) -> ApiResult<BTreeSet<EventKind>> {
             "subscribe to at least one event",
         ));
     }
+    canopy_domain::bounds::list("events", names.len(), canopy_domain::bounds::MAX_LIST)?;
     names
         .iter()
         .map(|n| {
@@ -155,10 +179,11 @@ pub struct EndpointWithSecret {
 async fn create_endpoint(
     State(state): State<AppState>,
     caller: Caller,
-    ApiJson(input): ApiJson<NewEndpoint>,
+    body: Result<ApiJson<NewEndpoint>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<EndpointWithSecret>)> {
     caller.require(Permission::SettingsWrite)?;
-    let url = endpoint_url(&input.url)?;
+    let ApiJson(input) = body?;
+    let url = endpoint_url(&input.url, &state.settings.webhook_policy)?;
     let events = event_set(&input.events)?;
     let description =
         canopy_domain::text::optional("description", input.description.as_deref(), 200)?;
@@ -239,12 +264,17 @@ async fn update_endpoint(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
-    ApiJson(input): ApiJson<EndpointPatch>,
+    body: Result<ApiJson<EndpointPatch>, ApiError>,
 ) -> ApiResult<Json<EndpointWithSecret>> {
     caller.require(Permission::SettingsWrite)?;
+    let ApiJson(input) = body?;
     let id = parse_endpoint_id(&id)?;
     let change = WebhookEndpointChange {
-        url: input.url.as_deref().map(endpoint_url).transpose()?,
+        url: input
+            .url
+            .as_deref()
+            .map(|u| endpoint_url(u, &state.settings.webhook_policy))
+            .transpose()?,
         description: input
             .description
             .map(|d| canopy_domain::text::optional("description", d.as_deref(), 200))

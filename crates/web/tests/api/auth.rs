@@ -2,7 +2,7 @@
 
 use canopy_domain::Role;
 use canopy_testkit::{Engine, TEST_PASSWORD, TestApp, both_engines};
-use canopy_web::Settings;
+use canopy_web::{Clock, Settings};
 use reqwest::header::{SET_COOKIE, USER_AGENT};
 use serde_json::json;
 
@@ -322,28 +322,24 @@ both_engines!(
     }
 );
 
-/// Sessions end after the idle timeout (shortened here to a second).
+/// Sessions end after the idle timeout (30 minutes), on the server's clock moved by hand.
 async fn idle_sessions_expire(engine: Engine) {
+    let clock = Clock::manual(jiff::Timestamp::now());
     let settings = Settings {
-        session_idle: jiff::SignedDuration::from_secs(1),
+        clock: clock.clone(),
         ..Settings::default()
     };
-    let Some(app) = TestApp::spawn_with(engine, settings).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(engine, settings).await;
     app.create_user("dana", Role::Budtender).await;
     let (client, _, _, _) = sign_in(&app, "dana", TEST_PASSWORD).await;
+    clock.advance(jiff::SignedDuration::from_mins(29));
+    let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
     assert_eq!(
-        client
-            .get(app.url("/api/v1/session"))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
+        res.status().as_u16(),
+        200,
+        "29 minutes idle is still signed in"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+    clock.advance(jiff::SignedDuration::from_mins(31));
     let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -360,21 +356,23 @@ async fn idle_sessions_expire_on_postgres() {
     idle_sessions_expire(Engine::Postgres).await;
 }
 
-/// Sessions end at the absolute lifetime however busy they are.
+/// Sessions end at the absolute lifetime (12 hours) however busy they are.
 async fn sessions_end_at_their_lifetime(engine: Engine) {
+    let clock = Clock::manual(jiff::Timestamp::now());
     let settings = Settings {
-        session_lifetime: jiff::SignedDuration::from_secs(1),
+        clock: clock.clone(),
         ..Settings::default()
     };
-    let Some(app) = TestApp::spawn_with(engine, settings).await else {
-        return;
-    };
+    let app = TestApp::spawn_with(engine, settings).await;
     app.create_user("dana", Role::Budtender).await;
     let (client, _, _, _) = sign_in(&app, "dana", TEST_PASSWORD).await;
-    for _ in 0..3 {
-        tokio::time::sleep(std::time::Duration::from_millis(450)).await;
-        let _ = client.get(app.url("/api/v1/session")).send().await.unwrap();
+    // Used every 20 minutes, so never idle for long: still signed in at exactly 12 hours.
+    for _ in 0..36 {
+        clock.advance(jiff::SignedDuration::from_mins(20));
+        let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 200);
     }
+    clock.advance(jiff::SignedDuration::from_mins(20));
     let res = client.get(app.url("/api/v1/session")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
 }
@@ -395,7 +393,7 @@ async fn secure_cookies_are_marked_secure_when_configured() {
         secure_cookies: true,
         ..Settings::default()
     };
-    let app = TestApp::spawn_with(Engine::Sqlite, settings).await.unwrap();
+    let app = TestApp::spawn_with(Engine::Sqlite, settings).await;
     app.create_user("dana", Role::Budtender).await;
     let (_, _, _, cookies) = sign_in(&app, "dana", TEST_PASSWORD).await;
     assert!(
@@ -406,7 +404,7 @@ async fn secure_cookies_are_marked_secure_when_configured() {
 
 #[tokio::test]
 async fn a_form_sign_in_redirects_to_a_local_page_only() {
-    let app = TestApp::spawn(Engine::Sqlite).await.unwrap();
+    let app = TestApp::spawn(Engine::Sqlite).await;
     app.create_user("dana", Role::Budtender).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -415,6 +413,7 @@ async fn a_form_sign_in_redirects_to_a_local_page_only() {
     let post = |next: &'static str, password: &'static str| {
         client
             .post(app.url("/api/v1/session"))
+            .header("origin", app.url(""))
             .form(&[("username", "dana"), ("password", password), ("next", next)])
             .send()
     };

@@ -2,13 +2,18 @@
 
 mod auth;
 mod checkout_loyalty;
+mod customer_list;
 mod customers;
+mod gate;
 mod id;
 mod limits_meter;
 mod loyalty;
 mod merges;
 mod messaging;
+mod ops;
 mod orders;
 mod permissions;
+mod privacy;
 mod search;
+mod security;
 mod ui;

@@ -220,6 +220,24 @@ const ENDPOINTS: &[Endpoint] = &[
         Some(CustomersRead),
     ),
     row(
+        Method::GET,
+        "/api/v1/customers/{customer}/privacy-export",
+        None,
+        Some(PrivacyExport),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/retention",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/privacy/policy",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
         Method::POST,
         "/api/v1/customers/{customer}/consent",
         Some(
@@ -397,7 +415,8 @@ both_engines!(
     async fn every_role_may_do_exactly_what_the_matrix_grants(app) {
         let f = fixtures(&app).await;
         for role in Role::ALL {
-            let user = app.as_role(role).await;
+            // Assigned to the fixture store: store assignment has its own tests (gate.rs).
+            let user = app.as_role_at(role, &[&f.store]).await;
             check_role(&user, role, &format!("{} session", role.as_str()), &f).await;
             let key = app.key_for_role(role).await;
             check_role(&key, role, &format!("{} key", role.as_str()), &f).await;

@@ -84,6 +84,23 @@ impl Driver {
 
     /// A new headless Chromium window of the given size.
     pub async fn browser(&self, width: u32, height: u32) -> Browser {
+        self.start_browser(width, height, None).await
+    }
+
+    /// A phone: the viewport is exactly `width` CSS pixels (a desktop window cannot be narrower than
+    /// about 500 px, so the phone's screen is emulated).
+    pub async fn phone(&self, width: u32, height: u32) -> Browser {
+        let metrics = json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "touch": true}});
+        self.start_browser(width.max(500), height, Some(metrics))
+            .await
+    }
+
+    async fn start_browser(
+        &self,
+        width: u32,
+        height: u32,
+        mobile: Option<serde_json::Value>,
+    ) -> Browser {
         let profile = tempfile::tempdir().expect("profile dir");
         let args = vec![
             "--headless".to_string(),
@@ -101,7 +118,10 @@ impl Driver {
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_string(),
-            json!({ "binary": CHROMIUM, "args": args }),
+            match mobile {
+                Some(m) => json!({ "binary": CHROMIUM, "args": args, "mobileEmulation": m }),
+                None => json!({ "binary": CHROMIUM, "args": args }),
+            },
         );
         let client = ClientBuilder::rustls()
             .expect("rustls")

@@ -1,7 +1,7 @@
 // Manager and admin screens: groups and discounts, staff accounts, API keys, store settings, audit log.
 // Each section appears only for callers with its permission, and only when the server has its API.
 
-import { h, replace, toast, icon } from '../dom.js';
+import { h, replace, append, toast, icon } from '../dom.js';
 import { get, post, patch, put, del, optional, qs } from '../api.js';
 import { emptyState, spinner, humanise, field, showError, clearErrors, dialog, formValues, badge, alertBox } from '../components.js';
 import { can, session, loadStores } from '../session.js';
@@ -76,30 +76,18 @@ function formDialog(title, fields, submitLabel, submit) {
 }
 
 // Groups ------------------------------------------------------------------------------------------
-
-function discountText(g) {
-  const ds = g.discounts || [];
-  if (!ds.length) return '—';
-  return ds.map((d) => (d.type === 'percent' ? `${d.basis_points / 100}% off` : d.type === 'amount' ? `${fmt.money(d.cents)} off` : d.label)).join(', ');
-}
+// The editor round-trips every field of every discount (label, kind, categories, dates): saving a
+// group sends back exactly what it showed, changed only where staff changed it. A discount of a kind
+// this screen does not know is shown read-only and the group's discounts are then left untouched.
 
 async function groups(ctx, redraw) {
   const body = await optional(get('/groups'));
   if (!body) return null;
   const list = items(body);
+  const known = new Set(body.discount_types || ['percent', 'amount']);
+  const categories = body.categories || [];
   const edit = async (g) => {
-    const d = (g && g.discounts && g.discounts[0]) || {};
-    d.percent = d.basis_points !== undefined ? d.basis_points / 100 : undefined;
-    const ok = await formDialog(g ? `Edit ${g.name}` : 'New group', [
-      field({ label: 'Name', name: 'name', value: g && g.name, required: true, attrs: { 'data-autofocus': true } }),
-      field({ label: 'Description', name: 'description', value: g && g.description }),
-      field({ label: 'Discount (%)', name: 'discounts[0].percent', type: 'number', value: d.percent, hint: 'Applied automatically at checkout; leave empty for none', attrs: { min: '0', max: '100', step: '0.01' } }),
-    ], g ? 'Save' : 'Create group', async (v) => {
-      const input = { name: v.name, description: v.description || null };
-      input.discounts = v['discounts[0].percent'] ? [{ type: 'percent', percent: String(v['discounts[0].percent']) }] : [];
-      if (g) await patch(`/groups/${enc(g.id)}`, input);
-      else await post('/groups', input);
-    });
+    const ok = await dialog(g ? `Edit ${g.name}` : 'New group', (close) => groupForm(g, known, categories, close));
     if (ok) { toast(g ? 'Group saved' : 'Group created'); redraw(); }
   };
   const remove = async (g) => {
@@ -114,15 +102,135 @@ async function groups(ctx, redraw) {
   return h('div', {},
     toolbar(h('button', { type: 'button', class: 'btn btn-primary', onclick: () => edit(null) }, icon('plus'), 'New group')),
     list.length
-      ? table(['Group', 'Discount', 'Members', ''], list.map((g) => [
+      ? table(['Group', 'Discounts', 'Members', ''], list.map((g) => [
         h('div', {}, h('strong', {}, g.name), g.description ? h('div', { class: 'muted' }, g.description) : null),
-        discountText(g),
+        (g.discounts || []).length
+          ? h('ul', { class: 'plain discount-list', 'data-test': 'group-discounts' }, g.discounts.map((d) => h('li', {}, fmt.discountSummary(d))))
+          : h('span', { class: 'muted' }, 'No discount'),
         fmt.count(g.member_count ?? g.members),
         h('div', { class: 'row-actions' },
-          h('button', { type: 'button', class: 'btn btn-sm', onclick: () => edit(g) }, 'Edit'),
+          h('button', { type: 'button', class: 'btn btn-sm', 'data-test': 'edit-group', 'aria-label': `Edit ${g.name}`, onclick: () => edit(g) }, 'Edit'),
           h('button', { type: 'button', class: 'btn btn-sm btn-danger-outline', onclick: () => remove(g) }, 'Delete')),
-      ]))
+      ]), { 'data-test': 'groups' })
       : emptyState('No groups yet. Create one for veterans, seniors, industry staff or VIPs.'));
+}
+
+/** basis points → "12.5" (exact: integer arithmetic, no floats). */
+function percentText(bp) {
+  const whole = Math.floor(bp / 100);
+  const frac = String(bp % 100).padStart(2, '0').replace(/0+$/, '');
+  return frac ? `${whole}.${frac}` : String(whole);
+}
+
+/** cents → "5.00" for the amount box. */
+function dollarsText(cents) {
+  return `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+}
+
+/** "5", "5.5", "$5.50" → 550 cents; null when it is not an amount of money. */
+function parseDollars(text) {
+  const m = /^\$?\s*(\d+)(?:\.(\d{1,2}))?$/.exec(String(text || '').trim());
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || '').padEnd(2, '0'));
+}
+
+function groupForm(g, known, categories, close) {
+  const discounts = (g && g.discounts) || [];
+  const unknown = discounts.filter((d) => !known.has(d.type));
+  const rows = h('div', { class: 'discount-rows', 'data-test': 'discount-rows' });
+  const addRow = (d) => rows.append(discountRow(d, categories, rows.children.length));
+  if (!unknown.length) discounts.forEach((d) => addRow(d));
+  const form = h('form', { novalidate: true, class: 'group-form' }, h('div', { class: 'form-error' }),
+    field({ label: 'Name', name: 'name', value: g && g.name, required: true, attrs: { 'data-autofocus': true } }),
+    field({ label: 'Description', name: 'description', value: g && g.description }),
+    h('fieldset', { class: 'discounts' }, h('legend', {}, 'Discounts'),
+      h('p', { class: 'hint' }, 'At checkout the one discount worth most to the customer applies; discounts never stack.'),
+      unknown.length
+        ? alertBox('warn', `This group has a discount this screen cannot edit (${unknown.map((d) => d.label).join(', ')}). Its discounts are kept as they are.`)
+        : [rows, h('button', { type: 'button', class: 'btn btn-sm', 'data-test': 'add-discount', onclick: () => addRow(null) }, icon('plus'), 'Add discount')]),
+    h('div', { class: 'dialog-actions' },
+      h('button', { type: 'button', class: 'btn', onclick: () => close(null) }, 'Cancel'),
+      h('button', { type: 'submit', class: 'btn btn-primary' }, g ? 'Save' : 'Create group')));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const name = form.elements.name.value.trim();
+    const input = { name, description: form.elements.description.value.trim() || null };
+    if (!unknown.length) {
+      const out = [];
+      for (const [i, row] of [...rows.querySelectorAll('.discount-row')].entries()) {
+        const d = readDiscountRow(row, i);
+        if (d.error) return showError(form, d.error);
+        out.push(d.value);
+      }
+      input.discounts = out;
+    }
+    try {
+      if (g) await patch(`/groups/${enc(g.id)}`, input);
+      else await post('/groups', input);
+      close(true);
+    } catch (err) { showError(form, err); }
+  });
+  return form;
+}
+
+function discountRow(d, categories, index) {
+  const name = (f) => `discounts[${index}].${f}`;
+  const type = (d && d.type) || 'percent';
+  const limited = new Set((d && d.categories) || []);
+  const row = h('div', { class: 'discount-row card', 'data-test': 'discount-row', dataset: { index: String(index) } });
+  const kindField = field({ label: 'Kind', name: name('type'), value: type, options: [['percent', 'Percent off'], ['amount', 'Amount off']] });
+  const percent = field({ label: 'Percent', name: name('percent'), value: d && d.type === 'percent' ? percentText(d.basis_points) : '', attrs: { inputmode: 'decimal', placeholder: '10' } });
+  const amount = field({ label: 'Amount ($)', name: name('amount_cents'), value: d && d.type === 'amount' ? dollarsText(d.cents) : '', attrs: { inputmode: 'decimal', placeholder: '5.00' } });
+  const showKind = () => {
+    const v = kindField.querySelector('select').value;
+    percent.hidden = v !== 'percent';
+    amount.hidden = v !== 'amount';
+  };
+  kindField.querySelector('select').addEventListener('change', showKind);
+  showKind();
+  const cats = h('fieldset', { class: 'cats', dataset: { field: name('categories') } },
+    h('legend', {}, 'Applies to'),
+    h('label', { class: 'check-plain' }, h('input', { type: 'checkbox', class: 'every', checked: !limited.size, onchange: (e) => { for (const c of cats.querySelectorAll('input.cat')) { if (e.target.checked) c.checked = false; } } }), 'Every item'),
+    h('div', { class: 'cat-grid' }, categories.map((c) => h('label', { class: 'check-plain' },
+      h('input', { type: 'checkbox', class: 'cat', value: c, checked: limited.has(c), onchange: () => { cats.querySelector('input.every').checked = !cats.querySelector('input.cat:checked'); } }),
+      fmt.category(c)))),
+    h('div', { class: 'field-error' }));
+  append(row, [
+    h('div', { class: 'grid-3' }, kindField, percent, amount,
+      field({ label: 'Receipt label', name: name('label'), value: d && d.label, hint: 'Empty: named from the group and the amount', wide: true })),
+    cats,
+    h('div', { class: 'grid-3' },
+      field({ label: 'From (optional)', name: name('starts_on'), type: 'date', value: d && d.starts_on }),
+      field({ label: 'Until (optional)', name: name('ends_on'), type: 'date', value: d && d.ends_on }),
+      h('div', { class: 'row-end' }, h('button', { type: 'button', class: 'btn btn-sm btn-danger-outline', 'data-test': 'remove-discount', onclick: () => row.remove() }, icon('x'), 'Remove')))]);
+  return row;
+}
+
+/** A row's values as the API's `DiscountInput`, or the first thing wrong with them. */
+function readDiscountRow(row, i) {
+  const val = (f) => {
+    const el = row.querySelector(`[name$=".${f}"]`);
+    return el ? el.value.trim() : '';
+  };
+  const out = { type: val('type') };
+  if (out.type === 'percent') {
+    out.percent = val('percent');
+    if (!out.percent) return { error: { field: row.querySelector('[name$=".percent"]').name, message: 'Enter the percentage off' } };
+  } else {
+    const cents = parseDollars(val('amount_cents'));
+    if (cents === null) return { error: { field: row.querySelector('[name$=".amount_cents"]').name, message: 'Enter the amount off in dollars, e.g. 5 or 5.50' } };
+    out.amount_cents = cents;
+  }
+  if (val('label')) out.label = val('label');
+  const chosen = [...row.querySelectorAll('input.cat:checked')].map((c) => c.value);
+  if (chosen.length) out.categories = chosen;
+  if (val('starts_on')) out.starts_on = val('starts_on');
+  if (val('ends_on')) out.ends_on = val('ends_on');
+  // Field names follow the row's position now (rows may have been removed), so API errors land right.
+  for (const el of row.querySelectorAll('[name^="discounts["]')) el.name = el.name.replace(/^discounts\[\d+\]/, `discounts[${i}]`);
+  for (const el of row.querySelectorAll('[data-field^="discounts["]')) el.dataset.field = el.dataset.field.replace(/^discounts\[\d+\]/, `discounts[${i}]`);
+  return { value: out };
 }
 
 // Staff -------------------------------------------------------------------------------------------
@@ -303,63 +411,196 @@ function loyaltySettings(settings, redraw) {
 }
 
 // Audit log ---------------------------------------------------------------------------------------
+// Written for people: "Morgan Manager adjusted Yuki Reed's points by +50: birthday", with links to the
+// customer or order, each changed field as before → after, and filters chosen from lists.
 
-async function audit(ctx) {
+/** Action codes in words: the verb, and whether the object is the customer ("banned Yuki Reed"). */
+const ACTIONS = {
+  'customer.create': 'created the profile of',
+  'customer.update': 'edited the profile of',
+  'customer.ban': 'banned',
+  'customer.unban': 'lifted the ban on',
+  'customer.id_verify': 'recorded a verified ID for',
+  'customer.id_image_view': 'viewed the ID image of',
+  'customer.note_add': 'added a note to',
+  'customer.medical_card_set': 'recorded the medical card of',
+  'customer.patient_link': 'linked a patient to',
+  'customer.patient_unlink': 'unlinked a patient from',
+  'customer.import': 'imported',
+  'customer.bulk_insert': 'added customers in bulk',
+  'checkin.create': 'checked in',
+  'checkin.refused': 'was refused check-in for',
+  'checkout.refused': 'was refused a sale to',
+  'order.checkout': 'sold',
+  'order.return': 'took a return on',
+  'order.void': 'voided',
+  'order.status': 'changed the status of',
+  'order.history_view': 'viewed the full purchase history of',
+  'loyalty.adjust': 'adjusted the points of',
+  'loyalty.program': 'changed the loyalty program',
+  'consent.change': 'changed the consent of',
+  'group.create': 'created the group',
+  'group.update': 'edited the group',
+  'group.delete': 'deleted the group',
+  'group.member_add': 'added a member to the group',
+  'group.member_remove': 'removed a member from the group',
+  'product.create': 'added the product',
+  'product.update': 'edited the product',
+  'product.archive': 'archived the product',
+  'product.import': 'imported products',
+  'staff.create': 'created the staff account',
+  'staff.update': 'changed the staff account',
+  'staff.password_reset': 'reset the password of',
+  'api_key.create': 'created the API key',
+  'api_key.revoke': 'revoked the API key',
+  'store.create': 'created the store',
+  'store.update': 'changed the settings of the store',
+  'session.sign_in': 'signed in',
+  'session.sign_in_failed': 'failed to sign in',
+  'sms.template_update': 'changed an SMS template',
+  'webhook.endpoint_create': 'added a webhook',
+  'webhook.endpoint_update': 'changed a webhook',
+  'webhook.endpoint_delete': 'deleted a webhook',
+  'webhook.delivery_replay': 'replayed a webhook delivery',
+};
+
+function actionWords(code) {
+  return ACTIONS[code] || String(code || '').replace(/[._]/g, ' ');
+}
+
+/** Field names in words. */
+function fieldWords(k) {
+  return String(k).replace(/[._]/g, ' ').replace(/\bid\b/g, 'ID');
+}
+
+async function audit() {
   const first = await optional(get('/audit' + qs({ limit: 50 })));
   if (!first) return null;
+  const names = new Map(); // customer id → name (or null while loading)
+  const actors = new Map(); // actor id → label
   const rows = h('tbody', {});
-  const more = h('button', { type: 'button', class: 'btn' }, 'Older entries');
+  const more = h('button', { type: 'button', class: 'btn', 'data-test': 'audit-more' }, 'Older entries');
   let before = null;
   let filters = {};
+
+  const customerName = async (id) => {
+    if (names.has(id)) return names.get(id);
+    const p = get(`/customers/${enc(id)}`).then((c) => fmt.fullName(c)).catch(() => null);
+    names.set(id, p);
+    return p;
+  };
+  const customerLink = (id) => {
+    const a = h('a', { href: `/app/customers/${enc(id)}`, 'data-link': true, 'data-test': 'audit-customer' }, 'a customer');
+    customerName(id).then((n) => { if (n) a.textContent = n; });
+    return a;
+  };
+  const orderLink = (id, number) => (can('orders:history')
+    ? h('a', { href: `/app/orders/${enc(id)}`, 'data-link': true }, number ? `order #${number}` : 'an order')
+    : (number ? `order #${number}` : 'an order'));
+
+  const sentence = (a) => {
+    const ch = a.changes && typeof a.changes === 'object' ? a.changes : {};
+    const who = h('strong', {}, a.actor_label || a.actor_kind || 'Someone');
+    const verb = actionWords(a.action);
+    let object = null;
+    let tail = '';
+    if (a.entity === 'customer' && a.entity_id) object = customerLink(a.entity_id);
+    else if (a.entity === 'order' && a.entity_id) {
+      object = h('span', {}, orderLink(a.entity_id, ch.number), ch.customer_id ? [' to ', customerLink(ch.customer_id)] : null);
+    } else if (ch.name && typeof ch.name !== 'object') object = h('span', {}, `“${ch.name}”`);
+    if (a.action === 'loyalty.adjust' && ch.points !== undefined) tail = ` by ${ch.points > 0 ? '+' : ''}${fmt.count(ch.points)}${ch.reason ? `: ${ch.reason}` : ''}`;
+    else if (a.action === 'customer.ban' && (ch.reason || (ch.ban && ch.ban.new))) tail = `: ${ch.reason || (ch.ban.new && ch.ban.new.reason) || ''}`;
+    else if (a.action === 'order.checkout' && ch.total_cents !== undefined) tail = ` for ${fmt.money(ch.total_cents)}`;
+    else if ((a.action === 'checkout.refused' || a.action === 'checkin.refused') && Array.isArray(ch.reasons)) tail = `: ${ch.reasons.map((r) => r.message || r).join('; ')}`;
+    return h('span', {}, who, ` ${verb} `, object, tail);
+  };
+
+  /** Each changed field as "field: before → after"; other details only when there is no sentence for them. */
+  const diff = (changes) => {
+    if (!changes || typeof changes !== 'object') return null;
+    const items = [];
+    for (const [k, v] of Object.entries(changes)) {
+      if (v && typeof v === 'object' && !Array.isArray(v) && ('old' in v || 'new' in v)) {
+        items.push(h('li', {}, h('span', { class: 'muted' }, `${fieldWords(k)}: `), h('del', {}, valueText(v.old)), ' → ', h('ins', {}, valueText(v.new))));
+      }
+    }
+    return items.length ? h('ul', { class: 'plain diff' }, items) : null;
+  };
+
   const addRows = (page) => {
     for (const a of items(page)) {
-      rows.append(h('tr', {},
+      if (a.actor_id && !actors.has(a.actor_id)) actors.set(a.actor_id, a.actor_label);
+      rows.append(h('tr', { 'data-test': 'audit-row' },
         h('td', { class: 'nowrap' }, fmt.dateTime(a.at)),
-        h('td', {}, a.actor_label || a.actor || '', a.actor_kind ? h('div', { class: 'muted' }, a.actor_kind.replace('_', ' ')) : null),
-        h('td', {}, h('code', {}, a.action)),
-        h('td', {}, a.entity, a.entity_id ? h('div', { class: 'muted mono' }, a.entity_id) : null),
-        h('td', { class: 'changes' }, changesText(a.changes))));
+        h('td', {}, sentence(a)),
+        h('td', { class: 'changes' }, diff(a.changes))));
     }
     before = page.next_before ?? null;
     more.hidden = before === null;
+    fillActors();
   };
+
+  // Filters: staff and action from lists, customer by searching.
+  const actorSelect = h('select', { name: 'actor', id: 'audit-actor' }, h('option', { value: '' }, 'Anyone'));
+  const fillActors = () => {
+    const have = new Set([...actorSelect.options].map((o) => o.value));
+    for (const [id, label] of actors) if (!have.has(id)) actorSelect.append(h('option', { value: id }, label));
+  };
+  const staffList = await optional(get('/staff')).catch(() => null);
+  for (const u of items(staffList)) actors.set(u.id, u.display_name || u.username);
+  const actionSelect = h('select', { name: 'action', id: 'audit-action' }, h('option', { value: '' }, 'Any action'),
+    Object.entries(ACTIONS).sort((x, y) => x[1].localeCompare(y[1])).map(([code, words]) => h('option', { value: code }, words)));
+  let customerId = '';
+  const customerInput = h('input', { type: 'search', id: 'audit-customer', placeholder: 'Name, phone or ID', autocomplete: 'off' });
+  const customerPick = h('ul', { class: 'plain pick-list' });
+  let t = null;
+  customerInput.addEventListener('input', () => {
+    customerId = '';
+    clearTimeout(t);
+    const q = customerInput.value.trim();
+    if (!q) { replace(customerPick); return; }
+    t = setTimeout(async () => {
+      const found = await get('/customers' + qs({ q, limit: 6 })).catch(() => ({ items: [] }));
+      replace(customerPick, items(found).map((c) => h('li', {}, h('button', {
+        type: 'button', class: 'btn btn-sm btn-ghost',
+        onclick: () => { customerId = c.id; customerInput.value = fmt.fullName(c); replace(customerPick); },
+      }, `${fmt.fullName(c)}${c.date_of_birth ? ' · ' + fmt.date(c.date_of_birth) : ''}`))));
+    }, 150);
+  });
+  const labelled = (text, forId, control, extra) => h('div', { class: 'field' }, h('label', { for: forId }, text), control, extra || null);
+  const filterForm = h('form', { class: 'filters', role: 'search' },
+    labelled('Staff member', 'audit-actor', actorSelect),
+    labelled('Action', 'audit-action', actionSelect),
+    labelled('Customer', 'audit-customer', customerInput, customerPick),
+    h('div', {}),
+    h('button', { type: 'submit', class: 'btn' }, 'Filter'));
+  filterForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    filters = { actor: actorSelect.value, action: actionSelect.value };
+    if (customerId) { filters.entity = 'customer'; filters.entity_id = customerId; }
+    rows.replaceChildren();
+    try { addRows(await get('/audit' + qs({ ...filters, limit: 50 }))); } catch (err) { toast(humanise(err), 'error'); }
+  });
   addRows(first);
   more.addEventListener('click', async () => {
     more.disabled = true;
     try { addRows(await get('/audit' + qs({ ...filters, limit: 50, before }))); } catch (e) { toast(humanise(e), 'error'); }
     more.disabled = false;
   });
-  const filterForm = h('form', { class: 'filters', role: 'search' },
-    field({ label: 'Action', name: 'action', hint: 'e.g. customer.ban' }),
-    field({ label: 'Entity', name: 'entity', hint: 'e.g. customer' }),
-    field({ label: 'Entity id', name: 'entity_id' }),
-    field({ label: 'Actor', name: 'actor' }),
-    h('button', { type: 'submit', class: 'btn' }, 'Filter'));
-  filterForm.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    filters = formValues(filterForm);
-    rows.replaceChildren();
-    try { addRows(await get('/audit' + qs({ ...filters, limit: 50 }))); } catch (err) { showError(filterForm, err); }
-  });
   return h('div', {}, filterForm,
-    h('table', { class: 'table audit' },
-      h('thead', {}, h('tr', {}, ['When', 'Who', 'Action', 'Entity', 'Changes'].map((t) => h('th', { scope: 'col' }, t)))),
+    h('table', { class: 'table audit', 'data-test': 'audit' },
+      h('thead', {}, h('tr', {}, ['When', 'What happened', 'Changes'].map((x) => h('th', { scope: 'col' }, x)))),
       rows),
     h('div', { class: 'row-start' }, more));
 }
 
-function changesText(changes) {
-  if (!changes || typeof changes !== 'object') return '';
-  const parts = [];
-  for (const [k, v] of Object.entries(changes)) {
-    if (v && typeof v === 'object' && ('old' in v || 'new' in v)) parts.push(`${k}: ${short(v.old)} → ${short(v.new)}`);
-    else parts.push(`${k}: ${short(v)}`);
+function valueText(v) {
+  if (v === null || v === undefined || v === '') return '(empty)';
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'object') {
+    if (v.reason) return v.reason;
+    const parts = Object.entries(v).filter(([, x]) => x !== null && typeof x !== 'object').map(([k, x]) => `${fieldWords(k)} ${x}`);
+    return parts.join(', ') || '…';
   }
-  return parts.join('; ');
-}
-
-function short(v) {
-  if (v === null || v === undefined) return '∅';
-  const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return s.length > 60 ? s.slice(0, 57) + '…' : s;
+  return String(v);
 }

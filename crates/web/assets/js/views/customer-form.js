@@ -1,8 +1,10 @@
 // New and edit customer. Errors come back from the API one field at a time and are shown beside it.
 
-import { h, toast } from '../dom.js';
+import { h, toast, icon } from '../dom.js';
 import { get, post, patch } from '../api.js';
-import { field, showError, clearErrors, alertBox } from '../components.js';
+import { field, showError, clearErrors, alertBox, dialog } from '../components.js';
+import * as fmt from '../format.js';
+import { sentence } from './profile.js';
 import { handoff } from '../handoff.js';
 import { intakeWarning } from './duplicates.js';
 
@@ -15,12 +17,15 @@ export async function view(ctx) {
   const editing = Boolean(ctx.params.id);
   let c = {};
   let fromScan = false;
+  let scanned = null;
   if (editing) {
     c = await get(`/customers/${enc(ctx.params.id)}`);
   } else if (handoff.prefill && ctx.query.get('from') === 'scan') {
     c = handoff.prefill;
     handoff.prefill = null;
     fromScan = true;
+    scanned = handoff.scanNotice && handoff.scanNotice.result;
+    handoff.scanNotice = null;
   } else {
     for (const k of ['first_name', 'last_name', 'phone', 'email']) if (ctx.query.get(k)) c[k] = ctx.query.get(k);
   }
@@ -62,9 +67,21 @@ export async function view(ctx) {
       h('a', { class: 'btn', href: editing ? `/app/customers/${enc(ctx.params.id)}` : '/app/lookup', 'data-link': true }, 'Cancel'),
       h('button', { type: 'submit', class: 'btn btn-primary' }, editing ? 'Save changes' : 'Create customer')));
 
+  // The server judged the scanned card: a person who may not buy is created only when staff say so.
+  const refusal = scanned && scanned.eligibility && scanned.eligibility.eligible === false ? scanned.eligibility : null;
+  let confirmed = false;
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
+    if (refusal && !confirmed) {
+      confirmed = await dialog('This person cannot buy', (close) => h('div', {},
+        h('ul', { class: 'reason-list' }, refusal.reasons.map((r) => h('li', {}, sentence(r.message)))),
+        h('p', {}, 'Create the profile anyway (for example to keep a record of the visit)? They will be refused at check-in and checkout.'),
+        h('div', { class: 'dialog-actions' },
+          h('button', { type: 'button', class: 'btn btn-primary', 'data-autofocus': true, onclick: () => close(false) }, 'Don’t create'),
+          h('button', { type: 'button', class: 'btn btn-danger-outline', 'data-test': 'create-anyway', onclick: () => close(true) }, 'Create anyway'))));
+      if (!confirmed) return;
+    }
     const body = collect(form, editing);
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
@@ -92,15 +109,25 @@ export async function view(ctx) {
       showError(form, err);
       if (err.code === 'duplicate_customer' && err.detail.existing_customer_id) {
         const summary = form.querySelector('.form-error');
-        summary.append(alertBox('warn', 'This may be an existing customer. ',
-          h('a', { href: `/app/customers/${enc(err.detail.existing_customer_id)}`, 'data-link': true }, 'Open their profile')));
+        const existing = await get(`/customers/${enc(err.detail.existing_customer_id)}`).catch(() => null);
+        const who = existing
+          ? `${fmt.fullName(existing)}${existing.date_of_birth ? `, born ${fmt.date(existing.date_of_birth)}` : ''}${existing.phone ? `, ${fmt.phone(existing.phone)}` : ''}`
+          : 'another customer';
+        summary.append(alertBox('warn', `This belongs to ${who}. `,
+          h('a', { href: `/app/customers/${enc(err.detail.existing_customer_id)}`, 'data-link': true, 'data-test': 'existing-customer' }, 'Open their profile')));
       }
     }
   });
 
   return h('section', { class: 'page form-page' },
     h('div', { class: 'page-head' }, h('h1', { class: 'page-title' }, editing ? `Edit ${c.display_name || 'customer'}` : 'New customer')),
-    fromScan ? alertBox('info', 'Filled in from the scanned ID: nobody on file matches it. Check the details, add a phone number, and create the profile.') : null,
+    refusal
+      ? h('div', { class: 'banner banner-danger', role: 'alert', 'data-test': 'scan-refusal' }, icon('ban'),
+        h('div', {}, h('strong', {}, `Cannot be served${refusal.age !== null && refusal.age !== undefined ? ` — age ${refusal.age}` : ''}`),
+          refusal.reasons.map((r) => h('span', { dataset: { code: r.code } }, sentence(r.message))),
+          h('span', {}, 'Nobody on file matches this ID. Do not sell; create a profile only if you need a record.')))
+      : null,
+    fromScan && !refusal ? alertBox('info', 'Filled in from the scanned ID: nobody on file matches it. Check the details, add a phone number, and create the profile.') : null,
     form);
 }
 

@@ -44,8 +44,28 @@ export async function view(ctx) {
 
   const open = (customer) => ctx.navigate(`/app/customers/${encodeURIComponent(customer.id)}`);
 
+  const PAGE = 12;
+  let shown = PAGE;
+  let hasMore = false;
+  let total = null;
+  const more = h('button', { type: 'button', class: 'btn btn-sm', 'data-test': 'more-results', hidden: true,
+    onclick: () => { shown += PAGE; const q = lastQuery; lastQuery = null; search(q, { keepPage: true }); } }, 'Show more');
+  let pointsAbort = null;
+  const fillPoints = (rows) => {
+    if (pointsAbort) pointsAbort.abort();
+    const controller = new AbortController();
+    pointsAbort = controller;
+    for (const row of rows) {
+      get(`/customers/${encodeURIComponent(row.dataset.customerId)}/loyalty`, { signal: controller.signal })
+        .then((l) => { if (!controller.signal.aborted && l) row.points.textContent = `${fmt.count(l.balance)} pts`; })
+        .catch(() => {});
+    }
+  };
   const renderResults = (q) => {
-    replace(results, items.map((c, i) => resultRow(c, i, () => open(c))));
+    const rows = items.map((c, i) => resultRow(c, i, () => open(c)));
+    replace(results, rows);
+    fillPoints(rows);
+    more.hidden = !hasMore;
     input.setAttribute('aria-expanded', items.length ? 'true' : 'false');
     emptyHelp.hidden = Boolean(q);
     active = -1;
@@ -56,26 +76,36 @@ export async function view(ctx) {
       replace(status, h('span', {}, `No customer matches “${q}”. `),
         can('customers:write') ? h('a', { href: '/app/customers/new' + prefillQuery(q), 'data-link': true }, 'Add a new customer') : null);
     } else {
-      status.textContent = `${items.length} ${items.length === 1 ? 'match' : 'matches'}`;
+      const n = total ?? items.length;
+      status.textContent = total !== null
+        ? `${n} ${n === 1 ? 'match' : 'matches'}${items.length < n ? `, showing ${items.length}` : ''}`
+        : `${hasMore ? 'More than ' : ''}${items.length} ${items.length === 1 && !hasMore ? 'match' : 'matches'}${hasMore ? `: showing the best ${items.length}` : ''}`;
     }
   };
 
-  const search = async (q) => {
+  const search = async (q, { keepPage = false } = {}) => {
     if (q === lastQuery) return;
+    if (!keepPage) shown = PAGE;
     lastQuery = q;
     history.replaceState({}, '', '/app/lookup' + qs({ q }));
     if (inflight) inflight.abort();
     if (!q) {
       items = [];
+      hasMore = false;
+      total = null;
       renderResults('');
       return;
     }
     const controller = new AbortController();
     inflight = controller;
     try {
-      const body = await get('/customers' + qs({ q, limit: 12 }), { signal: controller.signal });
+      // One more than shown tells whether there are more, on servers that do not count matches.
+      const body = await get('/customers' + qs({ q, limit: Math.min(200, shown + 1) }), { signal: controller.signal });
       if (controller.signal.aborted || !ctx.isCurrent()) return;
-      items = body.items || [];
+      const all = body.items || [];
+      total = typeof body.total === 'number' ? body.total : null;
+      hasMore = typeof body.has_more === 'boolean' ? body.has_more || all.length > shown : all.length > shown;
+      items = all.slice(0, shown);
       renderResults(q);
     } catch (e) {
       if (e.name === 'AbortError') return;
@@ -199,6 +229,7 @@ export async function view(ctx) {
       h('div', { class: 'hint search-hint' }, 'Type a name, any phone format, email or ID number. ↑ ↓ to move, Enter to open.'),
       status,
       results,
+      h('div', { class: 'row-start' }, more),
       emptyHelp),
     side);
 
@@ -214,13 +245,22 @@ function prefillQuery(q) {
   return qs({ first_name: words[0], last_name: words.slice(1).join(' ') });
 }
 
+/** The server's verification state in staff words (never judged here). */
+export function verificationBadge(c) {
+  const status = c.verification ? c.verification.status : null;
+  if (status === 'verified') return badge('ID verified', 'ok', 'check');
+  if (status === 'expired') return badge('ID expired', 'danger', 'warn');
+  return badge('ID not verified', 'warn', 'warn');
+}
+
 function resultRow(c, index, open) {
   const flags = [];
   if (c.banned) flags.push(badge('Banned', 'danger', 'ban'));
-  if (c.id_document) flags.push(idExpired(c) ? badge('ID expired', 'warn', 'warn') : badge('ID on file', 'ok', 'check'));
+  flags.push(verificationBadge(c));
   if (c.customer_type && c.customer_type !== 'adult_use') flags.push(badge(fmt.customerType(c.customer_type), 'info'));
+  const points = h('span', { class: 'result-points', 'data-test': 'result-points' });
   const preferred = c.preferred_name && c.preferred_name !== c.first_name ? ` “${c.preferred_name}”` : '';
-  return h('li', {
+  const row = h('li', {
     id: `result-${index}`, role: 'option', class: 'result' + (c.banned ? ' result-banned' : ''),
     'aria-selected': 'false', dataset: { customerId: c.id },
     onclick: open,
@@ -231,13 +271,12 @@ function resultRow(c, index, open) {
     h('div', { class: 'result-meta' },
       c.phone ? h('span', {}, fmt.phone(c.phone)) : null,
       c.email ? h('span', {}, c.email) : null,
-      c.date_of_birth ? h('span', {}, `${fmt.date(c.date_of_birth)} · ${c.age} yrs`) : null)),
+      c.date_of_birth ? h('span', {}, `${fmt.date(c.date_of_birth)} · ${c.age} yrs`) : null,
+      points),
+    c.banned && c.ban ? h('div', { class: 'result-ban', 'data-test': 'result-ban' }, `Banned: ${c.ban.reason}`) : null),
   h('div', { class: 'result-flags' }, flags));
-}
-
-export function idExpired(c) {
-  const expiry = c.id_document && c.id_document.expiry;
-  return Boolean(expiry && expiry < fmt.todayYmd());
+  row.points = points;
+  return row;
 }
 
 /**
@@ -250,9 +289,9 @@ export async function openScan(payload, navigate, { quiet = false } = {}) {
     if (payload instanceof Blob) {
       const form = new FormData();
       form.append('image', payload, payload.name || 'id.jpg');
-      result = await post('/id-scans', form);
+      result = await post('/id-scans' + qs({ store_id: session.storeId }), form);
     } else {
-      result = await post('/id-scans', { payload });
+      result = await post('/id-scans' + qs({ store_id: session.storeId }), { payload });
     }
   } catch (e) {
     let message;

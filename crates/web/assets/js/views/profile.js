@@ -8,7 +8,7 @@ import { session, can } from '../session.js';
 import { handoff } from '../handoff.js';
 import * as fmt from '../format.js';
 import { checkIn } from './queue.js';
-import { idExpired } from './lookup.js';
+import { privacyActions, retentionSlot } from './privacy.js';
 
 const enc = encodeURIComponent;
 
@@ -29,39 +29,29 @@ export async function view(ctx) {
   return page;
 }
 
-/** Verification as the API states it (`verification.status`), else read from the ID on file. */
+/** Verification as the API states it (`verification.status`, judged on the store's date). */
 function verification(c) {
-  if ('verification' in c) {
-    const status = c.verification ? c.verification.status : 'unverified';
-    if (status === 'verified') return { ok: true, label: 'ID Verified' };
-    if (status === 'expired') return { ok: false, kind: 'danger', label: 'ID expired' };
-    return { ok: false, kind: 'warn', label: 'ID not verified' };
-  }
-  if (!c.id_document) return { ok: false, kind: 'warn', label: 'No ID on file' };
-  if (idExpired(c)) return { ok: false, kind: 'danger', label: 'ID expired' };
-  return { ok: true, label: 'ID on file' };
+  const status = c.verification ? c.verification.status : 'unverified';
+  if (status === 'verified') return { ok: true, label: 'ID Verified' };
+  if (status === 'expired') return { ok: false, kind: 'danger', label: 'ID expired' };
+  return { ok: false, kind: 'warn', label: c.id_document ? 'ID not verified' : 'No ID on file' };
 }
 
-/**
- * "Compliant", or why this customer may not buy now. The server decides (`eligibility`, in the store's
- * time zone and jurisdiction); only a server without that falls back to the basic checks here.
- */
+/** Reason messages start lower-case in the API ("customer is 16; …"); on screen they are sentences. */
+export function sentence(text) {
+  const t = String(text || '');
+  return t.charAt(0).toUpperCase() + t.slice(1);
+}
+
+/** "Compliant", or why this customer may not buy now: the server's decision (`eligibility`). */
 function eligibility(c) {
-  const e = c.eligibility;
-  if (e && typeof e === 'object' && typeof e.eligible === 'boolean') {
-    if (e.eligible) return { ok: true, label: 'Compliant', reasons: [] };
-    const reasons = (e.reasons || []).map((r) => r.message || r.code);
-    const first = e.reasons && e.reasons[0];
-    const kind = first && first.code === 'not_verified' ? 'warn' : 'danger';
-    return { ok: false, kind, label: reasons[0] || 'Not eligible', reasons };
-  }
-  if (c.banned) return { ok: false, label: 'Banned' };
-  if (c.age === null || c.age === undefined) return { ok: false, kind: 'warn', label: 'Date of birth not on file' };
-  const minimum = c.customer_type === 'adult_use' ? 21 : 18;
-  if (c.age < minimum) return { ok: false, label: `Under ${minimum}` };
-  if (idExpired(c)) return { ok: false, label: 'ID expired' };
-  if (!c.id_document) return { ok: false, kind: 'warn', label: 'Check ID before sale' };
-  return { ok: true, label: 'Compliant' };
+  const e = c.eligibility || { eligible: false, reasons: [] };
+  if (e.eligible) return { ok: true, label: 'Compliant', reasons: [] };
+  // The ban has its own banner with the reason; the verdict does not repeat it.
+  const reasons = (e.reasons || []).filter((r) => !(r.code === 'customer_banned' && c.ban));
+  const first = reasons[0];
+  const kind = !first || first.code === 'not_verified' ? 'warn' : 'danger';
+  return { ok: false, kind, label: first ? sentence(first.message) : 'Not compliant', reasons: (e.reasons || []).map((r) => sentence(r.message)) };
 }
 
 function build(c, ctx, refresh, scanned) {
@@ -77,6 +67,8 @@ function build(c, ctx, refresh, scanned) {
   eligibilityEl.dataset.test = 'eligibility';
 
   const checkinResult = h('div', { class: 'checkin-result', 'aria-live': 'assertive' });
+  // Check-in refuses exactly who checkout would: offer it only when the server's decision allows.
+  const checkinRefusal = elig.ok ? null : elig.reasons.join('; ') || 'Not eligible';
   const checkinButton = h('button', {
     type: 'button', class: 'btn btn-primary btn-lg btn-checkin' + (c.banned ? ' btn-blocked' : ''),
     'data-test': 'check-in',
@@ -100,11 +92,23 @@ function build(c, ctx, refresh, scanned) {
     },
   }, icon('check'), 'Check in');
 
+  const saleRefusal = checkinRefusal;
+  if (checkinRefusal) {
+    checkinButton.disabled = true;
+    checkinButton.setAttribute('aria-describedby', 'checkin-why');
+  }
   const actions = h('div', { class: 'profile-actions' },
     session.storeId && can('checkin:write') ? checkinButton : null,
+    session.storeId && can('orders:write')
+      ? (saleRefusal
+        ? h('button', { type: 'button', class: 'btn btn-lg', disabled: true, title: saleRefusal, 'data-test': 'start-sale' }, 'Start sale')
+        : h('a', { class: 'btn btn-lg btn-primary-outline', href: `/app/register/${enc(id)}`, 'data-link': true, 'data-test': 'start-sale' }, 'Start sale'))
+      : null,
     can('customers:write') ? h('a', { class: 'btn', href: `/app/customers/${enc(id)}/edit`, 'data-link': true }, icon('edit'), 'Edit') : null,
     can('customers:ban') ? banToggle(c, refresh) : null,
-    h('a', { class: 'btn', href: `/app/customers/${enc(c.id)}/merges`, 'data-link': true, 'data-test': 'merges-link' }, 'Merges and duplicates'));
+    checkinRefusal && session.storeId && can('checkin:write') ? h('div', { class: 'action-why hint', id: 'checkin-why', 'data-test': 'checkin-why' }, `Check-in and sale unavailable — ${checkinRefusal}`) : null,
+    h('a', { class: 'btn', href: `/app/customers/${enc(c.id)}/merges`, 'data-link': true, 'data-test': 'merges-link' }, 'Merges and duplicates'),
+    ...privacyActions(c, refresh));
 
   const out = [];
   if (scanned) out.push(scanBanner(c, scanned, refresh));
@@ -141,10 +145,13 @@ function build(c, ctx, refresh, scanned) {
   const right = h('div', { class: 'col' }, detailsPanel(c), groupsPanel(c, refresh), idPanel(c));
   const history = h('div', {});
   if (can('orders:history') || can('orders:read')) left.append(history);
-  fillHistory(history, c);
+  const orders = fillHistory(history, c, ctx);
   const loyalty = h('div', {});
   right.append(loyalty);
-  fillLoyalty(loyalty, c, refresh);
+  const messages = h('div', {});
+  right.append(messages);
+  fillMessaging(messages, c);
+  fillLoyalty(loyalty, c, refresh, orders);
   out.push(h('div', { class: 'profile-grid' }, left, right));
   return out;
 }
@@ -157,16 +164,18 @@ function scanBanner(c, scanned, refresh) {
   const r = scanned.result || {};
   const e = r.eligibility;
   const verdict = e && typeof e.eligible === 'boolean'
-    ? (e.eligible ? `Age ${e.age ?? c.age} • Compliant` : (e.reasons || []).map((x) => x.message).join('; '))
+    ? (e.eligible ? `Age ${e.age ?? c.age} • Compliant` : (e.reasons || []).map((x) => sentence(x.message)).join('; '))
     : null;
   const box = h('div', { class: 'banner ' + (e && e.eligible === false ? 'banner-danger' : 'banner-info'), role: 'status', 'data-test': 'scan-banner' },
     icon('scan'),
     h('div', {}, h('strong', {}, r.matched_by ? `ID scanned — matched by ${MATCHED_BY[r.matched_by] || String(r.matched_by).replace(/_/g, ' ')}` : 'ID scanned'),
       verdict ? h('span', {}, verdict) : null));
   const canRecord = can('customers:write') && (scanned.payload || scanned.image) && !(c.verification && c.verification.status === 'verified' && r.document && c.verification.document && c.verification.document.number === r.document.number);
+  // The server judged the scanned card itself: an expired card cannot be recorded as verified.
+  const expired = e && (e.reasons || []).find((x) => x.code === 'id_expired');
   if (canRecord) {
     const button = h('button', {
-      type: 'button', class: 'btn btn-sm btn-primary', 'data-test': 'record-verification',
+      type: 'button', class: 'btn btn-sm btn-primary', 'data-test': 'record-verification', disabled: Boolean(expired),
       onclick: async () => {
         button.disabled = true;
         try {
@@ -178,7 +187,8 @@ function scanBanner(c, scanned, refresh) {
         } catch (err) { button.disabled = false; toast(humanise(err), 'error'); }
       },
     }, icon('check'), 'Record ID as verified');
-    box.append(h('div', { class: 'banner-action' }, button));
+    box.append(h('div', { class: 'banner-action' }, button,
+      expired ? h('span', { class: 'hint', 'data-test': 'record-why' }, `${sentence(expired.message)}.`) : null));
   }
   return box;
 }
@@ -268,9 +278,7 @@ function groupTitle(g) {
 }
 
 export function discountLabel(d) {
-  if (d.type === 'percent' && d.basis_points !== undefined) return `${d.basis_points / 100}% discount`;
-  if (d.type === 'amount' && d.cents !== undefined) return `${fmt.money(d.cents)} off`;
-  return d.label || '';
+  return fmt.discountSummary(d);
 }
 
 /** Today's and the rolling window's remaining allotment: a quote of an empty cart at this store. */
@@ -299,21 +307,32 @@ function windowLabel(w) {
   return m ? `last ${m[1]} days` : (w || '');
 }
 
-function meter(o) {
+const UNITS = { g: 'g', mg: 'mg', oz: 'oz', ml: 'mL', fl_oz: 'fl oz', units: '', days: 'days' };
+
+/**
+ * One limit as a bar. On the profile: what is left today; at the register (`cart`): what this sale
+ * brings the customer to ("Concentrate: 6.5 g of 8 g today"), red when the cart goes over.
+ */
+export function meter(o, { cart = false } = {}) {
   const limit = Number(o.limit);
   const used = Number(o.used);
   const remaining = Number(o.remaining);
   const hasLimit = o.limit !== null && o.limit !== undefined && Number.isFinite(limit) && limit > 0;
   const pct = hasLimit ? Math.min(100, Math.round((used / limit) * 100)) : 0;
-  const kind = o.exceeded || pct >= 100 ? 'danger' : pct >= 75 ? 'warn' : 'ok';
+  const kind = o.exceeded ? 'danger' : pct >= 100 ? (cart ? 'warn' : 'danger') : pct >= 75 ? 'warn' : 'ok';
   const fill = h('span', { class: 'meter-fill' });
   fill.style.width = `${pct}%`; // a CSSOM write, which the no-inline-styles CSP allows
-  const unit = o.unit === 'units' ? '' : ` ${o.unit}`;
-  const num = (n) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 2 : 1));
-  return h('div', { class: `meter meter-${kind}` },
+  const u = o.unit in UNITS ? UNITS[o.unit] : String(o.unit || '').replace(/_/g, ' ');
+  const unit = u ? ` ${u}` : '';
+  const num = (n) => (Number.isInteger(n) ? String(n) : String(Number(n.toFixed(n < 10 ? 2 : 1))));
+  let value;
+  if (!hasLimit) value = 'no limit';
+  else if (cart) value = `${num(used)}${unit} of ${num(limit)}${unit}${o.exceeded ? ' — over the limit' : ''}`;
+  else value = `${num(remaining)}${unit} left of ${num(limit)}${unit}`;
+  return h('div', { class: `meter meter-${kind}`, 'data-test': 'meter', dataset: { rule: o.rule, exceeded: o.exceeded ? 'true' : 'false' } },
     h('div', { class: 'meter-head' },
       h('span', { class: 'meter-label' }, o.label || o.rule, h('span', { class: 'muted' }, ` · ${windowLabel(o.window)}`)),
-      h('span', { class: 'meter-value' }, hasLimit ? `${num(remaining)}${unit} left of ${num(limit)}${unit}` : 'no limit')),
+      h('span', { class: 'meter-value' }, value)),
     h('div', { class: 'meter-bar', role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': String(hasLimit ? limit : 0), 'aria-valuenow': String(used), 'aria-label': `${o.label || o.rule} used ${windowLabel(o.window)}` },
       fill));
 }
@@ -426,7 +445,7 @@ function idPanel(c) {
   if (!doc) {
     body.append(emptyState('No ID on file. Scan the ID from the lookup screen, or add it by editing the profile.'));
   } else {
-    const expired = idExpired(c);
+    const expired = Boolean((c.eligibility && (c.eligibility.reasons || []).some((r) => r.code === 'id_expired')) || (c.verification && c.verification.status === 'expired'));
     body.append(dl([
       ['Document', fmt.idKind(doc.kind)],
       ['Number', doc.number],
@@ -470,43 +489,71 @@ function idPanel(c) {
     }, icon('card'), 'Show ID image');
     body.append(h('div', { class: 'row-start' }, button), slot);
   }
+  body.append(retentionSlot(c));
   return panel('ID & eligibility', null, body);
 }
 
-async function fillHistory(slot, c) {
+const byNewest = (at) => (a, b) => String(at(b)).localeCompare(String(at(a)));
+
+/** Purchase history, newest first; resolves to the orders it showed (the ledger names them). */
+async function fillHistory(slot, c, ctx) {
   const body = await optional(get(`/customers/${enc(c.id)}/orders${qs({ limit: 20 })}`)).catch(() => null);
-  if (!body) return;
-  const orders = body.items || [];
+  if (!body) return [];
+  const orders = [...(body.items || [])].sort(byNewest((o) => o.placed_at));
+  const summary = body.view === 'summary';
+  const linked = can('orders:history');
+  const open = (o) => ctx.navigate(`/app/orders/${enc(o.id)}`);
   const table = orders.length
     ? h('table', { class: 'table' },
       h('thead', {}, h('tr', {}, ['Order', 'Placed', 'Channel', 'Status', 'Items', 'Total'].map((t) => h('th', { scope: 'col', class: t === 'Total' || t === 'Items' ? 'num' : null }, t)))),
-      h('tbody', {}, orders.map((o) => h('tr', {},
-        h('td', {}, `#${o.number}`),
+      h('tbody', {}, orders.map((o) => h('tr', { class: linked ? 'row-link' : null, 'data-test': 'history-row', onclick: linked ? () => open(o) : null },
+        h('td', {}, linked ? h('a', { href: `/app/orders/${enc(o.id)}`, 'data-link': true }, `#${o.number}`) : `#${o.number}`),
         h('td', {}, fmt.dateTime(o.placed_at)),
-        h('td', {}, (o.channel || '').replace(/_/g, ' ')),
-        h('td', {}, badge((o.status || '').replace(/_/g, ' ') || '—', ['returned', 'voided', 'cancelled', 'partially_returned'].includes(o.status) ? 'warn' : 'neutral')),
+        h('td', {}, fmt.channel(o.channel)),
+        h('td', {}, badge(fmt.orderStatus(o.status), ['returned', 'voided', 'cancelled', 'partially_returned'].includes(o.status) ? 'warn' : 'neutral')),
         h('td', { class: 'num' }, o.lines && o.lines.length ? fmt.count(o.lines.reduce((n, l) => n + (l.quantity || 1), 0)) : '—'),
         h('td', { class: 'num' }, fmt.money(o.total_cents))))))
-    : emptyState('No purchases yet.');
-  const note = body.view === 'summary' ? h('div', { class: 'hint' }, 'Recent orders only (last 30 days). Managers see the full history.') : null;
+    : emptyState(summary ? 'No purchases in the last 30 days.' : 'No purchases yet.');
+  const note = summary ? h('div', { class: 'hint' }, 'Recent orders only (last 30 days). Managers see the full history and order details.') : null;
   replace(slot, panel('Purchase history', { class: 'panel', 'data-test': 'history' }, table, note));
+  return orders;
 }
 
-async function fillLoyalty(slot, c, refresh) {
-  const body = await optional(get(`/customers/${enc(c.id)}/loyalty/history${qs({ limit: 10 })}`)).catch(() => null);
+const ENTRY_WORDS = { earn: 'Earned', redeem: 'Redeemed', adjust: 'Adjusted', expire: 'Expired', reverse: 'Taken back' };
+
+/** A ledger line in words, naming its order by number ("Earned on order #4399") and linking to it. */
+function ledgerWhy(e, numbers) {
+  const word = ENTRY_WORDS[e.kind] || e.kind;
+  if (e.kind === 'adjust') return `${word}: ${e.reason || ''}`;
+  if (!e.order_id) return e.reason ? `${word}: ${e.reason}` : word;
+  const n = numbers.get(e.order_id);
+  const label = n ? `order #${n}` : 'an order';
+  const link = can('orders:history')
+    ? h('a', { href: `/app/orders/${enc(e.order_id)}`, 'data-link': true, 'data-test': 'ledger-order' }, label)
+    : label;
+  const on = { earn: 'on', redeem: 'on', reverse: 'from' }[e.kind] || 'for';
+  return h('span', {}, `${word} ${on} `, link, e.amount_cents && e.kind === 'redeem' ? ` for ${fmt.money(e.amount_cents)}` : '');
+}
+
+async function fillLoyalty(slot, c, refresh, ordersPromise) {
+  const [body, orders] = await Promise.all([
+    optional(get(`/customers/${enc(c.id)}/loyalty/history${qs({ limit: 10 })}`)).catch(() => null),
+    ordersPromise,
+  ]);
+  const numbers = new Map((orders || []).map((o) => [o.id, o.number]));
   const canAdjust = can('loyalty:adjust');
   if (!body && !canAdjust) return;
   if (!body) {
     const probe = await optional(get(`/customers/${enc(c.id)}/loyalty`)).catch(() => null);
     if (!probe) return;
   }
-  const entries = body ? (body.items || body.entries || []) : [];
+  const entries = body ? [...(body.items || body.entries || [])].sort(byNewest((e) => e.at || e.created_at)) : [];
   const list = entries.length
-    ? h('ul', { class: 'ledger' }, entries.map((e) => {
+    ? h('ul', { class: 'ledger', 'data-test': 'ledger' }, entries.map((e) => {
       const pts = e.points ?? e.delta ?? 0;
       return h('li', {},
         h('span', { class: 'ledger-pts ' + (pts < 0 ? 'neg' : 'pos') }, (pts > 0 ? '+' : '') + fmt.count(pts)),
-        h('span', { class: 'ledger-why' }, e.description || e.reason || e.kind || ''),
+        h('span', { class: 'ledger-why' }, ledgerWhy(e, numbers)),
         h('span', { class: 'ledger-when muted' }, fmt.dateTime(e.at || e.created_at)));
     }))
     : emptyState('No loyalty activity yet.');
@@ -541,4 +588,44 @@ async function adjustPoints(c, refresh) {
     });
     return form;
   });
+}
+
+const CHANNEL_WORDS = { sms: 'Texts', email: 'Email' };
+const PURPOSE_WORDS = { transactional: 'order updates', marketing: 'offers' };
+const SOURCE_WORDS = { pos: 'at the register', online: 'in the online store', import: 'imported', sms_keyword: 'by text reply', api: 'through an integration' };
+const SMS_STATE = { pending: ['Queued', 'neutral'], sent: ['Delivered to the provider', 'ok'], failed: ['Failed', 'danger'], skipped: ['Not sent', 'warn'] };
+
+/** Consent per channel and purpose with its evidence, and the texts Canopy sent this customer. */
+async function fillMessaging(slot, c) {
+  const [consent, sms] = await Promise.all([
+    optional(get(`/customers/${enc(c.id)}/consent`)).catch(() => null),
+    optional(get(`/sms/messages${qs({ customer_id: c.id, limit: 10 })}`)).catch(() => null),
+  ]);
+  if (!consent && !sms) return;
+  const parts = [];
+  if (consent) {
+    parts.push(h('ul', { class: 'plain consent-list', 'data-test': 'consent' }, (consent.current || []).map((s) => {
+      const e = s.latest;
+      const evidence = e
+        ? `${s.status === 'granted' ? 'Agreed' : 'Declined'} ${SOURCE_WORDS[e.source] || e.source}${e.evidence ? ` (“${e.evidence}”)` : ''}${e.disclosure_version ? `, disclosure ${e.disclosure_version}` : ''} · ${e.actor_label} · ${fmt.dateTime(e.recorded_at)}`
+        : (s.allowed ? 'Nothing recorded: allowed by default' : 'Nothing recorded: needs the customer’s written agreement');
+      return h('li', {},
+        h('div', { class: 'consent-head' }, h('strong', {}, `${CHANNEL_WORDS[s.channel] || s.channel} — ${PURPOSE_WORDS[s.purpose] || s.purpose}`),
+          badge(s.allowed ? 'May send' : 'Do not send', s.allowed ? 'ok' : 'warn')),
+        h('div', { class: 'muted small' }, evidence));
+    })));
+  }
+  if (sms) {
+    const list = sms.items || [];
+    parts.push(h('h3', { class: 'subhead' }, 'Texts sent'), list.length
+      ? h('ul', { class: 'plain sms-list', 'data-test': 'sms' }, list.map((m) => {
+        const [word, kind] = SMS_STATE[m.state] || [m.state, 'neutral'];
+        return h('li', {},
+          h('div', { class: 'consent-head' }, h('span', {}, `${fmt.orderStatus(m.order_status)} · ${fmt.dateTime(m.sent_at || m.created_at)}`), badge(word, kind)),
+          h('div', { class: 'small' }, m.body),
+          m.last_error ? h('div', { class: 'small text-error' }, m.last_error) : null);
+      }))
+      : emptyState('No texts sent yet.'));
+  }
+  replace(slot, panel('Consent and messages', null, parts));
 }

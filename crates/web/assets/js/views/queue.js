@@ -117,6 +117,8 @@ function queueRow(e, ctx, compact) {
         try {
           await post(`/stores/${encodeURIComponent(session.storeId)}/checkins/${encodeURIComponent(e.id)}/serve`);
           toast(`Serving ${name}`);
+          // Serving means selling: the register opens with this customer.
+          if (customerId && can('orders:write')) ctx.navigate(`/app/register/${encodeURIComponent(customerId)}`);
         } catch (err) {
           toast(humanise(err), 'error');
         }
