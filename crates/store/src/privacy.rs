@@ -1037,7 +1037,8 @@ impl Store {
     }
 }
 
-/// Removes an erased person's name words from the typo dictionary when no other customer uses them.
+/// Removes an erased person's name words from the typo and sound-alike dictionaries when no other
+/// customer uses them.
 async fn forget_name_words(tx: &mut Tx, name: &PersonName) -> Result<u64> {
     let words: BTreeSet<String> = canopy_search::dictionary_words(&name.search_text()).collect();
     let mut removed = 0;
@@ -1052,6 +1053,7 @@ async fn forget_name_words(tx: &mut Tx, name: &PersonName) -> Result<u64> {
         })?;
         if used == 0 {
             removed += execute(tx, "DELETE FROM name_terms WHERE term = $1", &[&word]).await?;
+            execute(tx, "DELETE FROM name_sounds WHERE term = $1", &[&word]).await?;
         }
     }
     Ok(removed)

@@ -73,8 +73,8 @@ both_engines!(
         let store = create_store(&app).await;
         create_product(&app).await;
         let customer = create_customer(&app, "3035550171").await;
-        let budtender = app.as_role(Role::Budtender).await;
-        let other_budtender = app.as_role(Role::Budtender).await;
+        let budtender = app.as_role_at(Role::Budtender, &[&store]).await;
+        let other_budtender = app.as_role_at(Role::Budtender, &[&store]).await;
         let mine = checkout_as(&budtender, "b-1", flower(&customer, &store)).await;
         assert_eq!(mine.status, 201, "{:?}", mine.body);
         let mine = mine.body["order"]["id"].as_str().unwrap().to_string();
