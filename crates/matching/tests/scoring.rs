@@ -9,7 +9,7 @@ fn person(name: &str, dob: &str, phone: &str, email: &str, id: &str) -> Profile 
         .split_whitespace()
         .map(canopy_matching::names::normalise);
     let first = words.next().unwrap_or_default();
-    let last = words.last().unwrap_or_default();
+    let last = words.next_back().unwrap_or_default();
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     Profile {
         given: vec![first],

@@ -274,6 +274,11 @@ impl TestApp {
 
     /// A staff account with [`TEST_PASSWORD`], created directly through the store.
     pub async fn create_user(&self, username: &str, role: Role) -> StaffUser {
+        self.create_user_at(username, role, &[]).await
+    }
+
+    /// Like [`TestApp::create_user`], assigned to `stores` (ids): staff act only at their stores.
+    pub async fn create_user_at(&self, username: &str, role: Role, stores: &[&str]) -> StaffUser {
         self.store
             .create_staff_user(
                 NewStaffUser {
@@ -281,7 +286,7 @@ impl TestApp {
                     display_name: username.to_string(),
                     role,
                     password_hash: test_password_hash().await,
-                    stores: vec![],
+                    stores: stores.iter().map(|s| s.to_string()).collect(),
                 },
                 &Actor::system("test"),
                 jiff::Timestamp::now(),

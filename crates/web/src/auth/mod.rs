@@ -97,11 +97,9 @@ impl Caller {
         let id = store.to_string();
         let allowed = match &self.credential {
             Credential::Session { user, .. } => {
-                user.role == Role::Admin || user.stores.iter().any(|s| *s == id)
+                user.role == Role::Admin || user.stores.contains(&id)
             }
-            Credential::ApiKey { stores, .. } => {
-                stores.as_ref().is_none_or(|s| s.iter().any(|s| *s == id))
-            }
+            Credential::ApiKey { stores, .. } => stores.as_ref().is_none_or(|s| s.contains(&id)),
         };
         if allowed {
             Ok(())

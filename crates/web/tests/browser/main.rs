@@ -44,9 +44,13 @@ async fn denver_store(app: &TestApp) -> String {
     res.body["id"].as_str().expect("id").to_string()
 }
 
-/// Signs in through the sign-in screen as a new staff member with `role`; lands on lookup.
+/// Signs in through the sign-in screen as a new staff member with `role`, assigned to every store that
+/// exists so far (staff act only at their stores); lands on lookup.
 async fn sign_in(browser: &Browser, app: &TestApp, username: &str, role: Role) {
-    app.create_user(username, role).await;
+    let stores = app.store.list_stores().await.expect("stores");
+    let ids: Vec<String> = stores.iter().map(|s| s.id.to_string()).collect();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    app.create_user_at(username, role, &ids).await;
     browser.goto(&app.url("/")).await;
     browser
         .wait_path("the sign-in screen", |p| p == "/app/signin")
