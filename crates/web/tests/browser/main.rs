@@ -71,7 +71,7 @@ async fn a_budtender_finds_a_customer_by_phone_adds_a_note_and_checks_them_in_an
     };
     let app = app().await;
     let id = sarah(&app).await;
-    denver_store(&app).await;
+    let store = denver_store(&app).await;
     let register = driver.browser(1440, 900).await;
     let other_register = driver.browser(1024, 768).await;
 
@@ -83,7 +83,7 @@ async fn a_budtender_finds_a_customer_by_phone_adds_a_note_and_checks_them_in_an
         .await;
 
     // The sign-in screen refuses a wrong password and says so.
-    app.create_user("alex", Role::Budtender).await;
+    app.create_user_at("alex", Role::Budtender, &[&store]).await;
     register.goto(&app.url("/")).await;
     register.type_into("input[name=username]", "alex").await;
     register
