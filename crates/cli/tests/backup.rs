@@ -1,21 +1,14 @@
 //! `canopy backup` copies a SQLite database while a server is writing to it, verifies the copy, and
 //! `canopy restore` puts it back.
 
-use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use canopy_store::Store;
 use canopy_testkit::{Engine, TestDb};
 use serde_json::json;
 
-fn canopy(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_canopy"))
-        .args(args)
-        .env("CANOPY_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run canopy")
-}
+mod support;
+use support::{Server, canopy, stderr};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_serving_is_consistent_and_restores() {
@@ -24,37 +17,9 @@ async fn a_backup_taken_while_serving_is_consistent_and_restores() {
     let key =
         canopy_testkit::create_key(&store, "register", canopy_domain::PermissionSet::all()).await;
     store.close().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = Command::new(env!("CARGO_BIN_EXE_canopy"))
-        .args([
-            "serve",
-            "--db",
-            &db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--no-workers",
-        ])
-        .env("CANOPY_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let server = Server::build(&db.url).arg("--no-workers").start().await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     // Customers keep arriving while the backup runs.
     let writer = tokio::spawn({
         let (client, base, key) = (client.clone(), base.clone(), key.clone());
@@ -76,11 +41,7 @@ async fn a_backup_taken_while_serving_is_consistent_and_restores() {
     let backup = dir.path().join("canopy-backup.db");
     let backup = backup.to_str().unwrap();
     let out = canopy(&["backup", "--db", &db.url, "--to", backup]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let printed = String::from_utf8_lossy(&out.stdout);
     assert!(printed.contains("integrity check: ok"), "{printed}");
     writer.await.unwrap();
@@ -90,16 +51,11 @@ async fn a_backup_taken_while_serving_is_consistent_and_restores() {
         "an existing file is never overwritten"
     );
 
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let restored = dir.path().join("restored.db");
     let restored = restored.to_str().unwrap();
     let out = canopy(&["restore", "--db", restored, "--from", backup]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let copy = Store::open(restored).await.unwrap();
     let in_copy = copy.count_customers().await.unwrap();
     copy.close().await;
@@ -115,11 +71,7 @@ async fn a_backup_taken_while_serving_is_consistent_and_restores() {
         "a live database is replaced only with --replace"
     );
     let out = canopy(&["restore", "--db", &db.url, "--from", backup, "--replace"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let back = Store::open(&db.url).await.unwrap();
     assert_eq!(back.count_customers().await.unwrap(), in_copy);
     back.close().await;

@@ -1,60 +1,13 @@
 //! Two `canopy serve` processes on one PostgreSQL database: a check-in made through one appears
 //! on the other's live event stream (LISTEN/NOTIFY), and the SQLite variant through polling.
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use canopy_testkit::{Engine, TestDb};
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start(db: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_canopy"))
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("CANOPY_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start canopy serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    for _ in 0..400 {
-        if client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not come up");
-}
+mod support;
+use support::Server;
 
 async fn post(client: &reqwest::Client, key: &str, url: String, body: Value) -> Value {
     let res = client
@@ -94,7 +47,7 @@ async fn a_check_in_on_one_server_reaches_the_other_servers_stream(engine: Engin
         canopy_testkit::create_key(&store, "two servers", canopy_domain::PermissionSet::all())
             .await;
     store.close().await;
-    let (a, b) = (start(&db.url).await, start(&db.url).await);
+    let (a, b) = (Server::start(&db.url).await, Server::start(&db.url).await);
     let client = reqwest::Client::new();
     let store = post(
         &client,

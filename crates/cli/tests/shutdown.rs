@@ -1,11 +1,13 @@
 //! `canopy serve` stops cleanly on SIGTERM: long-lived streams are cut after the grace period and the
 //! process exits successfully. (It also keeps the ID image key where it is told to.)
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use canopy_testkit::{Engine, TestDb};
 use serde_json::json;
+
+mod support;
+use support::Server;
 
 #[tokio::test]
 async fn sigterm_stops_the_server_within_the_grace_period_even_with_a_stream_open() {
@@ -14,44 +16,16 @@ async fn sigterm_stops_the_server_within_the_grace_period_even_with_a_stream_ope
     let key =
         canopy_testkit::create_key(&store, "register", canopy_domain::PermissionSet::all()).await;
     store.close().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
     let secrets = tempfile::tempdir().unwrap();
     let key_file = secrets.path().join("id-image.key");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_canopy"))
-        .args([
-            "serve",
-            "--db",
-            &db.url,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("CANOPY_LOG", "warn")
+    let server = Server::build(&db.url)
         .env("CANOPY_SHUTDOWN_GRACE", "2")
         .env("CANOPY_ID_IMAGE_KEY_FILE", &key_file)
         .env("CANOPY_SMS_LOG", db.url.clone() + ".sms.log")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start canopy serve");
+        .start()
+        .await;
+    let base = server.base.clone();
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..400 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "server did not come up");
     assert!(
         key_file.exists(),
         "the ID image key is created where configured"
@@ -85,14 +59,7 @@ async fn sigterm_stops_the_server_within_the_grace_period_even_with_a_stream_ope
     );
 
     let stopped_at = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
-        .await
-        .unwrap();
+    let status = server.terminate().await;
     let took = stopped_at.elapsed();
     assert!(status.success(), "canopy serve exited with {status}");
     assert!(

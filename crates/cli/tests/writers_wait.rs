@@ -2,71 +2,15 @@
 //! checkouts wait for the write lock, never fail: every checkout under load is placed or refused by the
 //! gate, none answers 500 (or 503).
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use canopy_orders::LicenceType;
 use canopy_store::Store;
 use canopy_testkit::{Engine, TestDb};
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn canopy(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_canopy"))
-        .args(args)
-        .env("CANOPY_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run canopy")
-}
-
-async fn start(db: &str, client: &reqwest::Client) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_canopy"))
-        .args([
-            "serve",
-            "--db",
-            db,
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("CANOPY_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start canopy serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..400 {
-        if client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server did not come up");
-}
+mod support;
+use support::{Server, canopy, stderr};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn checkouts_wait_for_a_cli_writer_on_the_same_sqlite_file() {
@@ -80,19 +24,11 @@ async fn checkouts_wait_for_a_cli_writer_on_the_same_sqlite_file() {
         "--orders",
         "0",
     ]);
-    assert!(
-        seeded.status.success(),
-        "{}",
-        String::from_utf8_lossy(&seeded.stderr)
-    );
+    assert!(seeded.status.success(), "{}", stderr(&seeded));
     let key = canopy(&[
         "apikey", "create", "--db", &db.url, "--name", "register", "--scopes", "all",
     ]);
-    assert!(
-        key.status.success(),
-        "{}",
-        String::from_utf8_lossy(&key.stderr)
-    );
+    assert!(key.status.success(), "{}", stderr(&key));
     let token = String::from_utf8_lossy(&key.stdout).trim().to_string();
 
     let store = Store::open(&db.url).await.unwrap();
@@ -120,7 +56,7 @@ async fn checkouts_wait_for_a_cli_writer_on_the_same_sqlite_file() {
     assert!(!buyers.is_empty() && !skus.is_empty());
 
     let client = reqwest::Client::new();
-    let server = start(&db.url, &client).await;
+    let server = Server::start(&db.url).await;
     let done = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..6)
         .map(|w| {
@@ -173,7 +109,7 @@ async fn checkouts_wait_for_a_cli_writer_on_the_same_sqlite_file() {
                 "customers:read",
             ]);
             if !out.status.success() {
-                failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
+                failures.push(stderr(&out));
             }
         }
         failures
