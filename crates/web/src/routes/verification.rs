@@ -107,7 +107,8 @@ pub async fn verify(
             let document = id_scans::document_of(&card).ok_or_else(|| {
                 let message = card
                     .problems
-                    .first()
+                    .iter()
+                    .find(|p| p.field == "license_number")
                     .map_or("the card has no readable document number", |p| {
                         p.message.as_str()
                     });
