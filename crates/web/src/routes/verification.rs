@@ -117,7 +117,7 @@ pub async fn verify(
             (method, document, reason)
         }
     };
-    if let Some(expiry) = document.expiry.filter(|e| *e < today) {
+    if let Some(expiry) = document.expiry.filter(|_| document.expired_on(today)) {
         return Err(unprocessable(
             "id_expired",
             format!("this ID expired on {expiry}: it cannot verify the customer"),
