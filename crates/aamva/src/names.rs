@@ -97,12 +97,10 @@ pub(crate) fn space_only_with_family(raw: &str, family: &str) -> Option<NamePart
     if w.len() < 2 || family.contains(' ') {
         return None;
     }
-    let given: Vec<&str> = if w[0].eq_ignore_ascii_case(family) {
-        w[1..].to_vec()
-    } else if w[w.len() - 1].eq_ignore_ascii_case(family) {
-        w[..w.len() - 1].to_vec()
-    } else {
-        return None;
+    let given: Vec<&str> = match (w.split_first(), w.split_last()) {
+        (Some((first, rest)), _) if first.eq_ignore_ascii_case(family) => rest.to_vec(),
+        (_, Some((last, rest))) if last.eq_ignore_ascii_case(family) => rest.to_vec(),
+        _ => return None,
     };
     let mut given = given.into_iter();
     Some(NameParts {
