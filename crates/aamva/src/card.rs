@@ -75,7 +75,8 @@ impl DocumentType {
 pub struct CardProblem {
     /// The output field name (`license_number`).
     pub field: &'static str,
-    /// `placeholder` (the card writes `NONE`, `unavl`… there) or `missing`.
+    /// `placeholder` (the card writes `NONE`, `unavl`… there), `missing`, or
+    /// `ambiguous_name_order` (a v01 full name without commas; see `last_name`).
     pub code: &'static str,
     /// What staff read out: what the card says there and what follows.
     pub message: String,
@@ -200,7 +201,8 @@ pub(crate) fn assemble(header: Header<'_>, body: &Body<'_>) -> Result<IdCard, Pa
         });
     }
 
-    let name = name(body, header.iin);
+    let (name, name_problem) = name(body, header.iin);
+    problems.extend(name_problem);
     let street = get("DAG").or_else(|| get("DAL"));
     let city = get("DAI").or_else(|| get("DAN"));
     let street2 = get("DAH")
@@ -264,12 +266,41 @@ fn is_city_line(line: &str, city: Option<&str>) -> bool {
 /// alone: separate elements (`DCS`/`DAC`/`DAD`, v01 `DAB`/`DAC`/`DAD`) win,
 /// then v02–v03 `DCT`, then v01 `DAA`. Alberta's v03 card carries both
 /// `DCT` and `DAC`/`DAD`, and they agree.
-fn name(body: &Body<'_>, iin: &str) -> NameParts {
+///
+/// A v01 `DAA` written with spaces only does not say which word is the family
+/// name (see [`names`]): a separate family name settles it; without one the
+/// words read `FIRST MIDDLE… LAST` and the ambiguity comes back as a problem
+/// unless a separate given name (`DAC`, `DCT`) makes the split moot.
+fn name(body: &Body<'_>, iin: &str) -> (NameParts, Option<CardProblem>) {
     let get = |id: &str| body.get(id).and_then(text);
-    let full = get("DAA").map(names::full_name).unwrap_or_default();
-    let last = owned(get("DCS"))
-        .or_else(|| owned(get("DAB")))
-        .or(full.last.clone());
+    let daa = get("DAA");
+    let family = owned(get("DCS")).or_else(|| owned(get("DAB")));
+    let settled = match (daa, family.as_deref()) {
+        (Some(raw), Some(family)) if names::is_space_only(raw) => {
+            names::space_only_with_family(raw, family)
+        }
+        _ => None,
+    };
+    let problem = match daa {
+        Some(raw)
+            if names::is_space_only(raw)
+                && settled.is_none()
+                && get("DAC").is_none()
+                && get("DCT").is_none() =>
+        {
+            Some(CardProblem {
+                field: "last_name",
+                code: "ambiguous_name_order",
+                message: format!(
+                    "the card writes the full name {raw:?} without commas, so it does not say which word is \
+                     the family name; it was read as first … last: check it against the front of the card"
+                ),
+            })
+        }
+        _ => None,
+    };
+    let full = settled.unwrap_or_else(|| daa.map(names::full_name).unwrap_or_default());
+    let last = family.or(full.last.clone());
     let suffix = owned(get("DCU"))
         .or_else(|| owned(get("DAE")))
         .or(full.suffix.clone());
@@ -290,12 +321,15 @@ fn name(body: &Body<'_>, iin: &str) -> NameParts {
     } else {
         (full.first, full.middle)
     };
-    NameParts {
-        first,
-        middle,
-        last,
-        suffix,
-    }
+    (
+        NameParts {
+            first,
+            middle,
+            last,
+            suffix,
+        },
+        problem,
+    )
 }
 
 /// The `canopy id parse` output contract: exactly these keys, in this order.

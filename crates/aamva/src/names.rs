@@ -5,6 +5,12 @@
 //! `DCT` holds all given names, and v01 `DAA` the whole name, usually
 //! `LAST,FIRST,MIDDLE,SUFFIX` but also `LAST, FIRST MIDDLE` (Oregon) and,
 //! in Pennsylvania, `FIRST MIDDLE… LAST` with spaces only.
+//!
+//! The reading of a space-only `DAA`: separate elements (`DCS`/`DAB`,
+//! `DAC`) win when the card has them; a separate family name that is the
+//! first or the last word of `DAA` settles the order; otherwise the words read
+//! `FIRST MIDDLE… LAST` (the one order public test suites show on real cards)
+//! and the card names the ambiguity in its `problems`.
 
 /// A name split into parts; any part may be missing.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -59,6 +65,50 @@ pub(crate) fn given_names(raw: &str) -> (Option<String>, Option<String>) {
     let mut w = words(raw);
     let first = w.next().map(str::to_owned);
     (first, join(w))
+}
+
+/// Whether a v01 `DAA` is written with spaces only and holds at least two name
+/// words (a trailing suffix aside). The standard defines only the delimited
+/// form (`LAST,FIRST,MIDDLE,SUFFIX`), so such a name does not say which word
+/// is the family name: Pennsylvania writes `FIRST MIDDLE… LAST`, and nothing
+/// rules out `LAST FIRST` elsewhere.
+pub(crate) fn is_space_only(raw: &str) -> bool {
+    let raw = raw.trim();
+    if raw.contains([',', '$', '@']) {
+        return false;
+    }
+    let mut w: Vec<&str> = raw.split(' ').filter(|w| !w.is_empty()).collect();
+    if w.len() > 2 && w.last().is_some_and(|s| is_suffix(s)) {
+        w.pop();
+    }
+    w.len() >= 2
+}
+
+/// Splits a space-only v01 `DAA` when the card also names the family name on
+/// its own (`DAB`, or `DCS`): that word's place settles the order. `None`
+/// when it is neither the first nor the last name word.
+pub(crate) fn space_only_with_family(raw: &str, family: &str) -> Option<NameParts> {
+    let mut w: Vec<&str> = raw.split(' ').filter(|w| !w.is_empty()).collect();
+    let suffix = match w.last() {
+        Some(s) if w.len() > 2 && is_suffix(s) => w.pop().map(str::to_owned),
+        _ => None,
+    };
+    let family = family.trim();
+    if w.len() < 2 || family.contains(' ') {
+        return None;
+    }
+    let given: Vec<&str> = match (w.split_first(), w.split_last()) {
+        (Some((first, rest)), _) if first.eq_ignore_ascii_case(family) => rest.to_vec(),
+        (_, Some((last, rest))) if last.eq_ignore_ascii_case(family) => rest.to_vec(),
+        _ => return None,
+    };
+    let mut given = given.into_iter();
+    Some(NameParts {
+        first: given.next().map(str::to_owned),
+        middle: join(given),
+        last: Some(family.to_owned()),
+        suffix,
+    })
 }
 
 /// Splits v01 `DAA`.
@@ -179,6 +229,52 @@ mod tests {
             parts(Some("JOHN"), None, Some("SMITH"), Some("III"))
         );
         assert_eq!(full_name("SMITH"), parts(None, None, Some("SMITH"), None));
+    }
+
+    #[test]
+    fn space_only_full_names_take_their_order_from_a_separate_family_name() {
+        for (raw, family, want) in [
+            (
+                "PUBLIC JOHN QUINCY",
+                "PUBLIC",
+                Some(parts(Some("JOHN"), Some("QUINCY"), Some("PUBLIC"), None)),
+            ),
+            (
+                "JOHN QUINCY PUBLIC",
+                "PUBLIC",
+                Some(parts(Some("JOHN"), Some("QUINCY"), Some("PUBLIC"), None)),
+            ),
+            (
+                "PUBLIC JOHN JR",
+                "public",
+                Some(parts(Some("JOHN"), None, Some("public"), Some("JR"))),
+            ),
+            ("JOHN QUINCY PUBLIC", "SMITH", None),
+            ("PUBLIC", "PUBLIC", None),
+        ] {
+            assert_eq!(
+                space_only_with_family(raw, family),
+                want,
+                "{raw} / {family}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_undelimited_names_of_two_or_more_words_are_ambiguous() {
+        for (raw, ambiguous) in [
+            ("JOHN ROBERT LEE SMITH", true),
+            ("PUBLIC JOHN", true),
+            ("JOHN SMITH III", true),
+            ("SMITH JR", true),
+            ("SMITH", false),
+            ("PUBLIC,JOHN,Q", false),
+            ("SMITH, MARY JONES", false),
+            ("PUBLIC$JOHN", false),
+            ("  ", false),
+        ] {
+            assert_eq!(is_space_only(raw), ambiguous, "{raw}");
+        }
     }
 
     #[test]

@@ -239,3 +239,73 @@ fn v01_full_names_split_in_every_separator_form() {
         );
     }
 }
+
+#[test]
+fn a_full_name_without_commas_is_read_first_to_last_and_named_ambiguous() {
+    // IdParser's Pennsylvania card: `DAAJOHN ROBERT LEE SMITH` and no separate name elements.
+    let c = card("idparser-pa-two-middle-names");
+    assert_eq!(c.last_name.as_deref(), Some("SMITH"));
+    let problem = c
+        .problems
+        .iter()
+        .find(|p| p.code == "ambiguous_name_order")
+        .expect("the ambiguity is named");
+    assert_eq!(problem.field, "last_name");
+    assert!(
+        problem.message.contains("JOHN ROBERT LEE SMITH"),
+        "{}",
+        problem.message
+    );
+
+    // Every delimited form is the standard's `LAST,FIRST,MIDDLE`: nothing to flag.
+    for id in [
+        "idparser-ct",
+        "idparser-mo",
+        "idparser-or",
+        "idparser-la",
+        "idparser-dc",
+        "benhovinga-v1",
+    ] {
+        assert!(
+            card(id)
+                .problems
+                .iter()
+                .all(|p| p.code != "ambiguous_name_order"),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn a_separate_family_name_settles_a_full_name_without_commas() {
+    // The benhovinga v01 card with its DAA rewritten without commas, and the family name given on its
+    // own in DAB (v01's separate last-name element).
+    let v1 = payload("benhovinga-v1");
+    for (daa, first, middle) in [
+        ("PUBLIC JOHN QUINCY", "JOHN", Some("QUINCY")),
+        ("JOHN QUINCY PUBLIC", "JOHN", Some("QUINCY")),
+        ("PUBLIC JOHN", "JOHN", None),
+    ] {
+        let c = parse(&v1.replace("DAAPUBLIC,JOHN,Q", &format!("DAA{daa}\nDABPUBLIC"))).unwrap();
+        assert_eq!(
+            (
+                c.first_name.as_deref(),
+                c.middle_name.as_deref(),
+                c.last_name.as_deref()
+            ),
+            (Some(first), middle, Some("PUBLIC")),
+            "{daa}"
+        );
+        assert!(c.problems.is_empty(), "{daa}: {:?}", c.problems);
+    }
+    // Without DAB, `LAST FIRST` cannot be told from `FIRST LAST`: read first … last, and flagged.
+    let c = parse(&v1.replace("DAAPUBLIC,JOHN,Q", "DAAPUBLIC JOHN")).unwrap();
+    assert_eq!(
+        (c.first_name.as_deref(), c.last_name.as_deref()),
+        (Some("PUBLIC"), Some("JOHN"))
+    );
+    assert_eq!(
+        c.problems.iter().map(|p| p.code).collect::<Vec<_>>(),
+        ["ambiguous_name_order"]
+    );
+}

@@ -53,6 +53,14 @@ pub struct VerifiedDocument {
     pub date_of_birth: Date,
 }
 
+impl VerifiedDocument {
+    /// Valid through its expiry date (inclusive), in the store's calendar: the one ID-expiry rule, used
+    /// when a verification is recorded and whenever one is judged later ([`IdVerification::status_on`]).
+    pub fn expired_on(&self, today: Date) -> bool {
+        self.expiry.is_some_and(|e| e < today)
+    }
+}
+
 /// One recorded check of a customer's government ID.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdVerification {
@@ -82,7 +90,7 @@ pub enum VerificationStatus {
 impl IdVerification {
     /// Valid through its expiry date (inclusive), in the store's calendar.
     pub fn status_on(&self, today: Date) -> VerificationStatus {
-        if self.document.expiry.is_some_and(|e| e < today) {
+        if self.document.expired_on(today) {
             VerificationStatus::Expired
         } else {
             VerificationStatus::Verified

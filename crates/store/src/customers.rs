@@ -158,17 +158,24 @@ pub struct CustomerFilter {
     pub today: Date,
 }
 
-/// The WHERE clause of [`CustomerFilter`], over `customers c`, with parameters `$3`–`$10`
+/// The WHERE clause of [`CustomerFilter`], over `customers c` (a purchase is an order whose status
+/// counts toward limits, the list built from [`canopy_orders::OrderStatus::counts_toward_limits`]), with parameters `$3`–`$10`
 /// (`$1` and `$2` belong to the query around it). A `NULL` parameter turns its condition off.
-const FILTER: &str = "($3 IS NULL OR EXISTS (SELECT 1 FROM group_members g WHERE g.customer_id = c.id AND g.group_id = $3)) \
+fn filter_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let live = crate::orders::live_statuses();
+        format!("($3 IS NULL OR EXISTS (SELECT 1 FROM group_members g WHERE g.customer_id = c.id AND g.group_id = $3)) \
      AND ($4 IS NULL OR c.customer_type = $4) \
      AND ($5 IS NULL OR ($5 = 'yes') = (c.ban_since IS NOT NULL AND c.ban_since <= $6 AND (c.ban_until IS NULL OR c.ban_until > $6))) \
      AND ($7 IS NULL OR (c.id_expiry IS NOT NULL AND c.id_expiry >= $8 AND c.id_expiry <= $7)) \
-     AND ($9 IS NULL OR (EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.placed_at < $9 AND o.status IN ('received', 'ready_for_pickup', 'out_for_delivery', 'completed')) \
-          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.placed_at >= $9 AND o.status IN ('received', 'ready_for_pickup', 'out_for_delivery', 'completed')))) \
-     AND ($10 IS NULL OR c.created_channel = $10)";
+     AND ($9 IS NULL OR (EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.placed_at < $9 AND o.status IN {live}) \
+          AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.placed_at >= $9 AND o.status IN {live}))) \
+     AND ($10 IS NULL OR c.created_channel = $10)")
+    })
+}
 
-/// Binds `$3`–`$10` of [`FILTER`].
+/// Binds `$3`–`$10` of [`filter_sql`].
 macro_rules! bind_filter {
     ($q:expr, $f:expr) => {{
         let f: &CustomerFilter = $f;
@@ -408,7 +415,8 @@ impl Store {
     ) -> Result<CustomerPage> {
         let after = after.map(|id| id.to_string()).unwrap_or_default();
         let sql = format!(
-            "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE id > $1 AND {FILTER} ORDER BY id LIMIT $2"
+            "SELECT {CUSTOMER_COLUMNS} FROM customers c WHERE id > $1 AND {} ORDER BY id LIMIT $2",
+            filter_sql()
         );
         let rows: Vec<CustomerRow> = on_read!(self, |p| {
             let q = sqlx::query_as(AssertSqlSafe(sql.clone()))
@@ -432,8 +440,10 @@ impl Store {
     /// How many customers `filter` selects.
     pub async fn count_customers_filtered(&self, filter: &CustomerFilter) -> Result<i64> {
         // The same numbered parameters as the listing, so one WHERE clause serves both.
-        let sql =
-            format!("SELECT COUNT(*) FROM customers c WHERE $1 = $1 AND $2 = $2 AND {FILTER}");
+        let sql = format!(
+            "SELECT COUNT(*) FROM customers c WHERE $1 = $1 AND $2 = $2 AND {}",
+            filter_sql()
+        );
         let (n,): (i64,) = on_read!(self, |p| {
             let q = sqlx::query_as(AssertSqlSafe(sql.clone()))
                 .bind("")

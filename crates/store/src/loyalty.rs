@@ -184,51 +184,22 @@ pub(crate) async fn earn_for_order(
     now: Timestamp,
 ) -> Result<Earned> {
     require_order_id(order_id)?;
-    let mut account = lock_account(tx, customer, now).await?;
-    expire_due(tx, &mut account, now).await?;
+    let wallet = Wallet::open(tx, customer, None, now).await?;
     if let Some(existing) = entry_for_order(tx, EntryKind::Earn, order_id).await? {
         return replayed_earn(tx, customer, existing).await;
     }
-    let program = program_in(tx).await?;
-    let customer_type = customer_type(tx, customer).await?;
-    let points = program.points_for(amounts);
-    if program.check_eligible(customer_type, jurisdiction).is_err() || points <= 0 {
-        return Ok(Earned {
-            points: 0,
-            available_at: None,
-            replayed: false,
-        });
+    match wallet
+        .earn(tx, actor, order_id, amounts, jurisdiction, now)
+        .await?
+    {
+        Some(earned) => Ok(earned),
+        None => {
+            let existing = entry_for_order(tx, EntryKind::Earn, order_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("earn entry vanished".into()))?;
+            replayed_earn(tx, customer, existing).await
+        }
     }
-    let (available_at, expires_at) = program.lot_dates(now);
-    let basis = match program.earn_basis {
-        canopy_loyalty::EarnBasis::BeforeDiscounts => amounts.before_discounts_cents,
-        canopy_loyalty::EarnBasis::AfterDiscounts => amounts.after_discounts_cents,
-    };
-    let entry = NewEntry {
-        kind: EntryKind::Earn,
-        cause_key: order_id.to_string(),
-        points,
-        order_id: Some(order_id),
-        amount_cents: Some(basis),
-        ..NewEntry::new(actor, now)
-    };
-    let dates = LotDates {
-        earned_at: now,
-        available_at,
-        expires_at,
-    };
-    if credit(tx, &mut account, entry, dates).await?.is_none() {
-        let existing = entry_for_order(tx, EntryKind::Earn, order_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("earn entry vanished".into()))?;
-        return replayed_earn(tx, customer, existing).await;
-    }
-    save_account(tx, &account, now).await?;
-    Ok(Earned {
-        points,
-        available_at: Some(available_at),
-        replayed: false,
-    })
 }
 
 /// Spends `points` of the customer's available points on `order_id`, inside the caller's transaction, and
@@ -259,48 +230,204 @@ pub(crate) async fn redeem_for_order(
     now: Timestamp,
 ) -> Result<Redeemed> {
     require_order_id(order_id)?;
-    let mut account = lock_account(tx, customer, now).await?;
-    expire_due(tx, &mut account, now).await?;
+    let mut wallet = Wallet::open(tx, customer, None, now).await?;
     if let Some(existing) = entry_for_order(tx, EntryKind::Redeem, order_id).await? {
         return replayed_redeem(customer, existing);
     }
-    let program = program_in(tx).await?;
-    let lots = lots_of(tx, customer).await?;
-    let available = summarize(&lots, account.owed, now, now).available;
-    // The same rule the checkout's gate priced the order with, checked again under the lock.
-    let value_cents = program.redemption(
-        customer_type(tx, customer).await?,
-        jurisdiction,
-        points,
-        available,
-        order_total_cents,
-    )?;
-    let spend = plan_spend(&lots, points, SpendFrom::Available, now);
-    if spend.shortfall != 0 {
-        return Err(StoreError::Corrupt(format!(
-            "lots of customer {customer} do not cover their available balance"
-        )));
+    match wallet
+        .spend(
+            tx,
+            actor,
+            order_id,
+            points,
+            order_total_cents,
+            jurisdiction,
+            now,
+        )
+        .await?
+    {
+        Some(redeemed) => {
+            wallet.save(tx, now).await?;
+            Ok(redeemed)
+        }
+        None => {
+            let existing = entry_for_order(tx, EntryKind::Redeem, order_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("redeem entry vanished".into()))?;
+            replayed_redeem(customer, existing)
+        }
     }
-    let entry = NewEntry {
-        kind: EntryKind::Redeem,
-        cause_key: order_id.to_string(),
-        points: -points,
-        order_id: Some(order_id),
-        amount_cents: Some(value_cents),
-        ..NewEntry::new(actor, now)
-    };
-    if debit(tx, &mut account, entry, &spend).await?.is_none() {
-        let existing = entry_for_order(tx, EntryKind::Redeem, order_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt("redeem entry vanished".into()))?;
-        return replayed_redeem(customer, existing);
+}
+
+/// One customer's points inside a write transaction: the account locked, and the lots, the program and
+/// the customer type read once each, then kept in step with what this wallet writes. A checkout opens
+/// one right after locking the buyer's row, prices the redemption with [`Wallet::program`] and
+/// [`Wallet::available`], then spends and earns on the new order without reading any of it again.
+pub(crate) struct Wallet {
+    account: Account,
+    /// The customer's lots with points left, after the sweep of expired points.
+    lots: Vec<Lot>,
+    program: Program,
+    customer_type: CustomerType,
+    /// Whether the account row must be written back.
+    changed: bool,
+}
+
+impl Wallet {
+    /// Locks the customer's loyalty row (creating it), reads their lots and the program, and sweeps
+    /// expired points. `customer_type` saves a read when the caller has the customer's row already.
+    pub(crate) async fn open(
+        tx: &mut Tx,
+        customer: CustomerId,
+        customer_type: Option<CustomerType>,
+        now: Timestamp,
+    ) -> Result<Wallet> {
+        let mut account = lock_account(tx, customer, now).await?;
+        let mut lots = lots_of(tx, customer).await?;
+        sweep_expired(tx, &mut account, &mut lots, now).await?;
+        let program = program_in(tx).await?;
+        let customer_type = match customer_type {
+            Some(t) => t,
+            None => self::customer_type(tx, customer).await?,
+        };
+        Ok(Wallet {
+            account,
+            lots,
+            program,
+            customer_type,
+            changed: false,
+        })
     }
-    save_account(tx, &account, now).await?;
-    Ok(Redeemed {
-        points,
-        value_cents,
-        replayed: false,
-    })
+
+    pub(crate) fn program(&self) -> &Program {
+        &self.program
+    }
+
+    /// Points the customer can spend at `now`.
+    pub(crate) fn available(&self, now: Timestamp) -> i64 {
+        summarize(&self.lots, self.account.owed, now, now).available
+    }
+
+    /// Spends `points` on `order_id` and returns their value (see [`redeem_for_order`]). `None` when the
+    /// order already redeemed (nothing written). The program's rule is checked here, under the lock,
+    /// whatever the caller priced the order with.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn spend(
+        &mut self,
+        tx: &mut Tx,
+        actor: &Actor,
+        order_id: &str,
+        points: i64,
+        order_total_cents: i64,
+        jurisdiction: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<Redeemed>> {
+        let value_cents = self.program.redemption(
+            self.customer_type,
+            jurisdiction,
+            points,
+            self.available(now),
+            order_total_cents,
+        )?;
+        let spend = plan_spend(&self.lots, points, SpendFrom::Available, now);
+        if spend.shortfall != 0 {
+            return Err(StoreError::Corrupt(format!(
+                "lots of customer {} do not cover their available balance",
+                self.account.customer
+            )));
+        }
+        let entry = NewEntry {
+            kind: EntryKind::Redeem,
+            cause_key: order_id.to_string(),
+            points: -points,
+            order_id: Some(order_id),
+            amount_cents: Some(value_cents),
+            ..NewEntry::new(actor, now)
+        };
+        if debit(tx, &mut self.account, entry, &spend).await?.is_none() {
+            return Ok(None);
+        }
+        take_from_lots(&mut self.lots, &spend);
+        self.changed = true;
+        Ok(Some(Redeemed {
+            points,
+            value_cents,
+            replayed: false,
+        }))
+    }
+
+    /// Credits what `order_id` earns (see [`earn_for_order`]) and writes the account back: earning is
+    /// the last thing a wallet does. `None` when the order already earned.
+    pub(crate) async fn earn(
+        mut self,
+        tx: &mut Tx,
+        actor: &Actor,
+        order_id: &str,
+        amounts: OrderAmounts,
+        jurisdiction: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Option<Earned>> {
+        let points = self.program.points_for(amounts);
+        if self
+            .program
+            .check_eligible(self.customer_type, jurisdiction)
+            .is_err()
+            || points <= 0
+        {
+            self.save(tx, now).await?;
+            return Ok(Some(Earned {
+                points: 0,
+                available_at: None,
+                replayed: false,
+            }));
+        }
+        let (available_at, expires_at) = self.program.lot_dates(now);
+        let basis = match self.program.earn_basis {
+            canopy_loyalty::EarnBasis::BeforeDiscounts => amounts.before_discounts_cents,
+            canopy_loyalty::EarnBasis::AfterDiscounts => amounts.after_discounts_cents,
+        };
+        let entry = NewEntry {
+            kind: EntryKind::Earn,
+            cause_key: order_id.to_string(),
+            points,
+            order_id: Some(order_id),
+            amount_cents: Some(basis),
+            ..NewEntry::new(actor, now)
+        };
+        let dates = LotDates {
+            earned_at: now,
+            available_at,
+            expires_at,
+        };
+        if credit(tx, &mut self.account, entry, dates).await?.is_none() {
+            self.save(tx, now).await?;
+            return Ok(None);
+        }
+        self.changed = true;
+        self.save(tx, now).await?;
+        Ok(Some(Earned {
+            points,
+            available_at: Some(available_at),
+            replayed: false,
+        }))
+    }
+
+    /// Writes the account row back if anything changed it.
+    pub(crate) async fn save(self, tx: &mut Tx, now: Timestamp) -> Result<()> {
+        if self.changed {
+            save_account(tx, &self.account, now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Keeps lots read earlier in step with a spend just written.
+fn take_from_lots(lots: &mut [Lot], spend: &Spend) {
+    for a in &spend.allocations {
+        if let Some(lot) = lots.iter_mut().find(|l| l.id == a.lot_id) {
+            lot.remaining -= a.points;
+        }
+    }
 }
 
 /// Reverses the loyalty effect of a (partial) return of `order_id`, inside the caller's transaction.
@@ -825,41 +952,24 @@ fn require_order_id(order_id: &str) -> Result<()> {
 /// Creates the customer's loyalty row if needed and locks it. SQLite needs no row lock: all writes share one
 /// connection, so the transaction already excludes every other writer.
 async fn lock_account(tx: &mut Tx, customer: CustomerId, now: Timestamp) -> Result<Account> {
-    let id = customer.to_string();
-    let created = on_tx!(tx, |c| {
-        sqlx::query(
-        "INSERT INTO loyalty_accounts (customer_id, balance, owed, updated_at) VALUES ($1, 0, 0, $2) \
-         ON CONFLICT (customer_id) DO NOTHING"
-    )
-    .bind(&id)
-    .bind(to_micros(now))
-    .execute(&mut **c)
-    .await
-    .map(|_| ())
+    // One statement: an existing row is "updated" to itself, which on PostgreSQL takes its row lock
+    // as `SELECT … FOR UPDATE` would, and returns the balance either way.
+    let row = on_tx!(tx, |c| {
+        sqlx::query_as::<_, (i64, i64)>(
+            "INSERT INTO loyalty_accounts (customer_id, balance, owed, updated_at) VALUES ($1, 0, 0, $2) \
+             ON CONFLICT (customer_id) DO UPDATE SET balance = loyalty_accounts.balance RETURNING balance, owed",
+        )
+        .bind(customer.to_string())
+        .bind(to_micros(now))
+        .fetch_one(&mut **c)
+        .await
     });
-    if let Err(err) = created {
-        return Err(match &err {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::NotFound { entity: "customer" }
-            }
-            _ => err.into(),
-        });
-    }
-    let (balance, owed): (i64, i64) = match tx {
-        Tx::Sqlite(c) => {
-            sqlx::query_as("SELECT balance, owed FROM loyalty_accounts WHERE customer_id = $1")
-                .bind(&id)
-                .fetch_one(&mut **c)
-                .await?
+    let (balance, owed) = match row {
+        Ok(row) => row,
+        Err(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+            return Err(StoreError::NotFound { entity: "customer" });
         }
-        Tx::Postgres(c) => {
-            sqlx::query_as(
-                "SELECT balance, owed FROM loyalty_accounts WHERE customer_id = $1 FOR UPDATE",
-            )
-            .bind(&id)
-            .fetch_one(&mut **c)
-            .await?
-        }
+        Err(err) => return Err(err.into()),
     };
     Ok(Account {
         customer,
@@ -1098,10 +1208,20 @@ async fn debit(
 /// Writes an expire entry for every lot of the customer past its expiry (one per lot, so it is idempotent).
 /// Every ledger operation runs this first, under the customer's lock, so expired points are never spent.
 async fn expire_due(tx: &mut Tx, account: &mut Account, now: Timestamp) -> Result<ExpiryReport> {
-    let lots = lots_of(tx, account.customer).await?;
+    let mut lots = lots_of(tx, account.customer).await?;
+    sweep_expired(tx, account, &mut lots, now).await
+}
+
+/// [`expire_due`] over lots already read, which are then kept in step.
+async fn sweep_expired(
+    tx: &mut Tx,
+    account: &mut Account,
+    lots: &mut [Lot],
+    now: Timestamp,
+) -> Result<ExpiryReport> {
     let system = Actor::system("loyalty-expiry");
     let mut report = ExpiryReport::default();
-    for allocation in plan_expiry(&lots, now) {
+    for allocation in plan_expiry(lots, now) {
         let points = allocation.points;
         let entry = NewEntry {
             kind: EntryKind::Expire,
@@ -1115,6 +1235,7 @@ async fn expire_due(tx: &mut Tx, account: &mut Account, now: Timestamp) -> Resul
             shortfall: 0,
         };
         if debit(tx, account, entry, &spend).await?.is_some() {
+            take_from_lots(lots, &spend);
             report.lots += 1;
             report.points += points;
         }

@@ -155,7 +155,7 @@ fn parse_status(s: &str) -> Result<OrderStatus> {
 
 /// The statuses whose orders count toward purchase limits, as an SQL list built from the one rule,
 /// [`OrderStatus::counts_toward_limits`].
-fn live_statuses() -> &'static str {
+pub(crate) fn live_statuses() -> &'static str {
     static LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     LIST.get_or_init(|| {
         let names: Vec<String> = OrderStatus::ALL
@@ -363,7 +363,8 @@ impl Store {
             .collect())
     }
 
-    /// The loyalty figures a redemption is priced with, read only when the request redeems points.
+    /// The loyalty figures a quote prices a redemption with, read only when the request redeems
+    /// points (a checkout reads them under the customer's lock instead, see [`loyalty::Wallet`]).
     async fn loyalty_for(
         &self,
         req: &CheckoutRequest,
@@ -394,8 +395,11 @@ impl Store {
             store: &store,
             discounts: &discounts,
             loyalty: loyalty.as_ref(),
+            open_wallet: false,
         };
-        gate(&mut src, req, &ctx, lines, actor, now, book).await
+        Ok(gate(&mut src, req, &ctx, lines, actor, now, book)
+            .await?
+            .evaluation)
     }
 
     /// Places an order if the gate allows it; see the module docs.
@@ -422,14 +426,19 @@ impl Store {
         let store = self.retail_store(req.store_id).await?;
         let lines = self.resolve_lines(&req.lines, &store, now, book).await?;
         let discounts = self.discounts_for(req.customer_id).await?;
-        let loyalty = self.loyalty_for(req, now).await?;
         let mut tx = self.begin().await?;
-        let evaluation = {
+        let Gated {
+            evaluation,
+            customer,
+            wallet,
+        } = {
             let mut src = Source::Tx(&mut tx);
             let ctx = GateContext {
                 store: &store,
                 discounts: &discounts,
-                loyalty: loyalty.as_ref(),
+                loyalty: None,
+                open_wallet: req.loyalty_redeem_points != 0
+                    || initial_status(req.channel) == OrderStatus::Completed,
             };
             gate(&mut src, req, &ctx, lines, actor, now, book).await?
         };
@@ -455,7 +464,8 @@ impl Store {
         let order = build_order(req, &store, evaluation.clone(), actor, now);
         let number = insert_order(&mut tx, &order, &evaluation.limits).await?;
         let order = Order { number, ..order };
-        let loyalty = loyalty_at_checkout(&mut tx, &order, &evaluation, &store, actor, now).await?;
+        let loyalty =
+            loyalty_at_checkout(&mut tx, wallet, &order, &evaluation, &store, actor, now).await?;
         let response = serde_json::to_string(&Receipt {
             order: &order,
             limits: &evaluation.limits,
@@ -482,11 +492,11 @@ impl Store {
             now,
         )
         .await?;
-        crate::sms::queue_status_sms(
+        crate::sms::queue_status_sms_to(
             &mut tx,
             &order.id.to_string(),
             &order.number.to_string(),
-            order.customer_id,
+            &customer,
             order.status.as_str(),
             now,
         )
@@ -576,8 +586,19 @@ impl Store {
 struct GateContext<'a> {
     store: &'a RetailStore,
     discounts: &'a [GroupDiscount],
-    /// Present when the request redeems points.
+    /// A quote's redemption figures, present when the request redeems points.
     loyalty: Option<&'a RedemptionContext>,
+    /// A checkout that redeems or earns: open the buyer's [`loyalty::Wallet`] right after locking
+    /// their row, and price the redemption from it.
+    open_wallet: bool,
+}
+
+/// The gate's decision and what it loaded that the checkout writes with.
+struct Gated {
+    evaluation: Evaluation,
+    /// The buyer's row (on PostgreSQL locked for the checkout's transaction).
+    customer: Customer,
+    wallet: Option<loyalty::Wallet>,
 }
 
 /// Loads what [`canopy_orders::evaluate`] reads through `src`, each once (the buyer's row first:
@@ -591,9 +612,27 @@ async fn gate(
     actor: &Actor,
     now: Timestamp,
     book: &RuleBook,
-) -> Result<Evaluation> {
+) -> Result<Gated> {
     let settings = &ctx.store.settings;
     let customer = src.customer(req.customer_id).await?;
+    let wallet = match src {
+        Source::Tx(tx) if ctx.open_wallet => Some(
+            loyalty::Wallet::open(tx, customer.id, Some(customer.details.customer_type), now)
+                .await?,
+        ),
+        _ => None,
+    };
+    let redemption = match (&wallet, ctx.loyalty) {
+        (Some(w), _) if req.loyalty_redeem_points != 0 => Some(LoyaltyInputs {
+            program: w.program(),
+            available: w.available(now),
+        }),
+        (_, Some(l)) => Some(LoyaltyInputs {
+            program: &l.program,
+            available: l.available,
+        }),
+        _ => None,
+    };
     let compliance = src.compliance(req.customer_id).await?;
     let patient = match req.patient_id {
         Some(id) if src.is_caregiver_of(req.customer_id, id).await? => {
@@ -627,45 +666,54 @@ async fn gate(
         external_allotments: req.external_allotments.clone(),
         allotment_authority: req.allotment_authority,
         discounts: ctx.discounts,
-        loyalty: ctx.loyalty.map(|l| LoyaltyInputs {
-            program: &l.program,
-            available: l.available,
-        }),
+        loyalty: redemption,
         redeem_points: req.loyalty_redeem_points,
         limits_override: req.limits_override.clone(),
         price_override: req.price_override.clone(),
         approver: actor.id.clone().unwrap_or_else(|| actor.label.clone()),
         payments: &req.payments,
     };
-    Ok(evaluate(inputs, book, now)?)
+    let evaluation = evaluate(inputs, book, now)?;
+    Ok(Gated {
+        evaluation,
+        customer,
+        wallet,
+    })
 }
 
 /// Redeems the points the evaluation allowed and, for an order complete at once (in store), credits what
-/// it earns, inside the checkout's transaction. The ledger re-checks the balance under the customer's
-/// lock, so a redemption that lost a race with another register fails the whole checkout.
+/// it earns, inside the checkout's transaction, through the wallet the gate opened under the customer's
+/// lock (so nothing is read again). The ledger re-checks the redemption there, so a program changed
+/// since the gate priced the order fails the whole checkout.
 async fn loyalty_at_checkout(
     tx: &mut Tx,
+    wallet: Option<loyalty::Wallet>,
     order: &Order,
     evaluation: &Evaluation,
     store: &RetailStore,
     actor: &Actor,
     now: Timestamp,
 ) -> Result<LoyaltyReceipt> {
+    let mut receipt = LoyaltyReceipt::default();
+    let Some(mut wallet) = wallet else {
+        return Ok(receipt);
+    };
     let order_id = order.id.to_string();
     let region = Some(store.settings.region_code());
-    let mut receipt = LoyaltyReceipt::default();
+    let fresh = || StoreError::Conflict("a new order already had loyalty entries".into());
     if evaluation.loyalty_points > 0 {
-        let redeemed = loyalty::redeem_for_order(
-            tx,
-            actor,
-            order.customer_id,
-            &order_id,
-            evaluation.loyalty_points,
-            order.subtotal_cents - order.discount_cents,
-            region,
-            now,
-        )
-        .await?;
+        let redeemed = wallet
+            .spend(
+                tx,
+                actor,
+                &order_id,
+                evaluation.loyalty_points,
+                order.subtotal_cents - order.discount_cents,
+                region,
+                now,
+            )
+            .await?
+            .ok_or_else(fresh)?;
         if redeemed.value_cents != order.loyalty_redeemed_cents {
             return Err(StoreError::Conflict(
                 "the loyalty program changed during checkout; quote again".into(),
@@ -675,9 +723,18 @@ async fn loyalty_at_checkout(
         receipt.redeemed_cents = redeemed.value_cents;
     }
     if order.status == OrderStatus::Completed {
-        let earned = earn_on_completion(tx, order.id, order.customer_id, actor, now).await?;
+        let amounts = OrderAmounts {
+            before_discounts_cents: order.subtotal_cents,
+            after_discounts_cents: order.total_cents,
+        };
+        let earned = wallet
+            .earn(tx, actor, &order_id, amounts, region, now)
+            .await?
+            .ok_or_else(fresh)?;
         receipt.earned_points = earned.points;
         receipt.earned_available_at = earned.available_at;
+    } else {
+        wallet.save(tx, now).await?;
     }
     Ok(receipt)
 }

@@ -158,12 +158,28 @@ pub(crate) async fn queue_status_sms(
     status: &str,
     now: Timestamp,
 ) -> Result<Option<SmsMessageId>> {
-    let Some(status) = NotifiedStatus::parse(status) else {
+    if NotifiedStatus::parse(status).is_none() {
         return Ok(None);
-    };
+    }
     let customer = fetch_customer(tx, customer_id)
         .await?
         .ok_or(StoreError::NotFound { entity: "customer" })?;
+    queue_status_sms_to(tx, order_id, order_ref, &customer, status, now).await
+}
+
+/// [`queue_status_sms`] for a caller that has the customer's row already (a checkout).
+pub(crate) async fn queue_status_sms_to(
+    tx: &mut Tx,
+    order_id: &str,
+    order_ref: &str,
+    customer: &canopy_domain::Customer,
+    status: &str,
+    now: Timestamp,
+) -> Result<Option<SmsMessageId>> {
+    let Some(status) = NotifiedStatus::parse(status) else {
+        return Ok(None);
+    };
+    let customer_id = customer.id;
     let Some(phone) = customer.details.phone.as_ref() else {
         return Ok(None);
     };

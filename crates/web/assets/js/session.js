@@ -26,6 +26,8 @@ function adopt(body) {
     username: user.username || user.email || user.login || '',
     name: user.display_name || user.name || user.username || 'Staff',
     role: user.role || body.role || '',
+    // The stores this staff member is assigned to; `null` when the server names none (admins, keys).
+    stores: Array.isArray(user.stores) ? user.stores : null,
   };
   const perms = body.permissions || user.permissions || [];
   session.permissions = new Set(perms);
@@ -79,7 +81,11 @@ export function can(permission) {
 /** Loads the stores and picks this register's (remembered per browser). */
 export async function loadStores() {
   const body = await optional(get('/stores'));
-  session.stores = body ? (body.items || body) : [];
+  const all = body ? (body.items || body) : [];
+  // A register works at a store its staff member is assigned to: the server refuses every other
+  // store's queue and sales (403 store_not_assigned), so only those are offered. Admins work anywhere.
+  const assigned = session.user && session.user.role !== 'admin' ? session.user.stores : null;
+  session.stores = assigned ? all.filter((s) => assigned.includes(s.id)) : all;
   const saved = localStorage.getItem('canopy.store');
   const found = session.stores.find((s) => s.id === saved);
   session.storeId = found ? found.id : (session.stores[0] ? session.stores[0].id : null);

@@ -1,4 +1,5 @@
 //! The per-store check-in queue, its live updates (server-sent events) and the dashboard.
+//! Each is store-scoped: staff see only the stores they are assigned to (admins every store).
 //!
 //! The event stream sends the whole waiting queue as one `queue` event when it opens and again
 //! after every change. Changes reach every `canopy serve` process: through PostgreSQL
@@ -124,6 +125,7 @@ async fn queue(
 ) -> ApiResult<Json<Queue>> {
     caller.require(Permission::CustomersRead)?;
     let store: StoreId = id(&raw, "store")?;
+    caller.require_store(store)?;
     Ok(Json(Queue {
         items: state.store.checkin_queue(store).await?,
     }))
@@ -227,6 +229,7 @@ async fn events(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     caller.require(Permission::CustomersRead)?;
     let store_id: StoreId = id(&raw, "store")?;
+    caller.require_store(store_id)?;
     state.store.retail_store(store_id).await?;
     let receiver = state.store.subscribe().await?;
     let watch = Watch {
@@ -263,5 +266,6 @@ async fn dashboard(
 ) -> ApiResult<Json<Dashboard>> {
     caller.require(Permission::CustomersRead)?;
     let store: StoreId = id(&params.store, "store")?;
+    caller.require_store(store)?;
     Ok(Json(state.store.dashboard(store, state.now()).await?))
 }

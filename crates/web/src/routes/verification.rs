@@ -107,7 +107,8 @@ pub async fn verify(
             let document = id_scans::document_of(&card).ok_or_else(|| {
                 let message = card
                     .problems
-                    .first()
+                    .iter()
+                    .find(|p| p.field == "license_number")
                     .map_or("the card has no readable document number", |p| {
                         p.message.as_str()
                     });
@@ -116,7 +117,7 @@ pub async fn verify(
             (method, document, reason)
         }
     };
-    if let Some(expiry) = document.expiry.filter(|e| *e < today) {
+    if let Some(expiry) = document.expiry.filter(|_| document.expired_on(today)) {
         return Err(unprocessable(
             "id_expired",
             format!("this ID expired on {expiry}: it cannot verify the customer"),

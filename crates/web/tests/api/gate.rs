@@ -226,6 +226,54 @@ both_engines!(
 );
 
 both_engines!(
+    async fn staff_see_the_check_in_queue_and_its_stream_only_at_their_stores(app) {
+        let mine = store(&app, "Mine", json!({})).await;
+        let theirs = store(&app, "Theirs", json!({})).await;
+        let c = customer(&app, "3035550216", json!({})).await;
+        let res = app.post(&format!("/api/v1/stores/{theirs}/checkins"), json!({"customer_id": c})).await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+        let budtender = app.as_role_at(Role::Budtender, &[&mine]).await;
+
+        // Another store's queue: not its list, not its live stream, not its dashboard.
+        let res = budtender.get(&format!("/api/v1/stores/{theirs}/checkins")).await;
+        assert_eq!((res.status, res.error_code()), (403, "store_not_assigned"));
+        let res = budtender.get(&format!("/api/v1/stores/{theirs}/checkins/events")).await;
+        assert_eq!((res.status, res.error_code()), (403, "store_not_assigned"));
+        let res = budtender.get(&format!("/api/v1/dashboard?store={theirs}")).await;
+        assert_eq!((res.status, res.error_code()), (403, "store_not_assigned"));
+
+        // Their own store's queue and stream.
+        let res = budtender.get(&format!("/api/v1/stores/{mine}/checkins")).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        assert!(res.body["items"].as_array().unwrap().is_empty());
+        let mut stream = budtender
+            .client
+            .get(budtender.url(&format!("/api/v1/stores/{mine}/checkins/events")))
+            .bearer_auth(budtender.token.as_deref().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        let first = crate::orders::next_event(&mut stream).await;
+        assert!(first.contains("\"items\":[]"), "{first}");
+
+        // Admins see every store's queue, and the customer waiting there.
+        let admin = app.as_role(Role::Admin).await;
+        let res = admin.get(&format!("/api/v1/stores/{theirs}/checkins")).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        assert_eq!(res.body["items"][0]["customer_id"], c.as_str());
+        let res = admin.get(&format!("/api/v1/dashboard?store={theirs}")).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+
+        // A key limited to one store reads only that store's queue.
+        let key = app.key_at_stores(scopes(&[Permission::CustomersRead]), Some(&[&mine])).await;
+        let res = key.get(&format!("/api/v1/stores/{theirs}/checkins")).await;
+        assert_eq!((res.status, res.error_code()), (403, "store_not_assigned"));
+        assert_eq!(key.get(&format!("/api/v1/stores/{mine}/checkins")).await.status, 200);
+    }
+);
+
+both_engines!(
     async fn zero_or_negative_quantities_are_refused(app) {
         let s = store(&app, "Colfax", json!({})).await;
         products(&app).await;
