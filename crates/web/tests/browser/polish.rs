@@ -25,6 +25,19 @@ async fn texts(browser: &Browser, css: &str) -> Vec<String> {
     out
 }
 
+/// Brings the first element matching `css` to the middle of the window (for a screenshot of it).
+async fn scroll_to(browser: &Browser, css: &str) {
+    let el = browser.find(css).await;
+    browser
+        .client
+        .execute(
+            "arguments[0].scrollIntoView({block: 'center'});",
+            vec![serde_json::to_value(&el).expect("element")],
+        )
+        .await
+        .expect("scroll");
+}
+
 async fn set_value(browser: &Browser, css: &str, value: &str) {
     let el = browser.find(css).await;
     browser
@@ -411,13 +424,16 @@ async fn the_id_panel_shows_the_image_button_and_retention_only_as_the_server_st
         .wait_text("[data-test=retention-scan]", "removed on")
         .await;
     admin.find("[data-test=privacy-export]").await;
+    scroll_to(&admin, "[data-test=retention]").await;
     admin.screenshot("profile-retention-1024").await;
 
     // Export: the document downloads and the request is logged.
+    scroll_to(&admin, "[data-test=privacy-export]").await;
     admin.click("[data-test=privacy-export]").await;
     admin.wait_text("#toasts", "Export downloaded").await;
 
     // Erasure asks for the reason and shows the server's refusal while an order is still open.
+    scroll_to(&admin, "[data-test=privacy-erase]").await;
     admin.click("[data-test=privacy-erase]").await;
     admin.click("dialog button[type=submit]").await;
     admin
@@ -445,6 +461,7 @@ async fn the_id_panel_shows_the_image_button_and_retention_only_as_the_server_st
         )
         .await;
     assert_eq!(done.status, 200, "{:?}", done.body);
+    scroll_to(&admin, "[data-test=privacy-erase]").await;
     admin.click("[data-test=privacy-erase]").await;
     admin
         .type_into("dialog input[name=reason]", "Asked by email on 1 December")
@@ -453,6 +470,7 @@ async fn the_id_panel_shows_the_image_button_and_retention_only_as_the_server_st
     admin
         .wait_text("[data-test=erased]", "Personal data erased on")
         .await;
+    scroll_to(&admin, "[data-test=retention]").await;
     admin.screenshot("profile-erased-1024").await;
     let erased = app.get(&format!("/api/v1/customers/{sarah}")).await.body;
     assert_ne!(erased["last_name"], "Mitchell", "{erased}");
@@ -476,6 +494,7 @@ async fn the_id_panel_shows_the_image_button_and_retention_only_as_the_server_st
         .is_empty()
     );
     fits(&budtender, "profile with retention").await;
+    scroll_to(&budtender, "[data-test=retention]").await;
     budtender.screenshot("profile-retention-390").await;
     budtender.close().await;
 }

@@ -387,8 +387,8 @@ async function stores(ctx, redraw) {
 }
 
 /** The program's choices in staff words; a value the server has that this list lacks is shown as it is. */
-const EARN_BASIS = [['after_discounts', 'What the customer pays (after discounts)'], ['before_discounts', 'List prices (before discounts)']];
-const ROUNDING = [['down', 'Round down ($9.99 earns 9 at $1 a point)'], ['nearest', 'Round to the nearest point ($9.50 earns 10)']];
+const EARN_BASIS = [['after_discounts', 'What they pay (after discounts)'], ['before_discounts', 'List prices (before discounts)']];
+const ROUNDING = [['down', 'Round down'], ['nearest', 'Round to the nearest point']];
 const PROGRAM_TYPES = [['adult_use', 'Adult use'], ['medical', 'Medical patients'], ['caregiver', 'Caregivers']];
 
 function choices(list, current) {
@@ -403,7 +403,7 @@ function choices(list, current) {
 function loyaltySettings(settings, redraw) {
   const types = [...PROGRAM_TYPES];
   for (const t of settings.customer_types || []) if (!types.some(([v]) => v === t)) types.push([t, t.replace(/_/g, ' ')]);
-  const typeBoxes = h('fieldset', { class: 'field field-wide program-types', dataset: { field: 'customer_types' } },
+  const typeBoxes = h('fieldset', { class: 'program-types', dataset: { field: 'customer_types' } },
     h('legend', {}, 'Customers in the program'),
     types.map(([v, label]) => h('label', { class: 'check-plain' },
       h('input', { type: 'checkbox', name: 'customer_types', value: v, checked: (settings.customer_types || []).includes(v) }), ' ', label)),
@@ -417,7 +417,7 @@ function loyaltySettings(settings, redraw) {
       field({ label: 'Points', name: 'value_points', type: 'number', value: String(settings.value_points), hint: 'This many points…', attrs: { min: '1', step: '1' } }),
       field({ label: 'Are worth ($)', name: 'value_cents', value: dollarsText(settings.value_cents), hint: '…take this much off an order', attrs: { inputmode: 'decimal' } }),
       field({ label: 'Points are earned on', name: 'earn_basis', value: settings.earn_basis, options: choices(EARN_BASIS, settings.earn_basis) }),
-      field({ label: 'Part points', name: 'rounding', value: settings.rounding, options: choices(ROUNDING, settings.rounding) }),
+      field({ label: 'Part points', name: 'rounding', value: settings.rounding, options: choices(ROUNDING, settings.rounding), hint: 'At $1 a point, $9.50 earns 9 rounded down, 10 to the nearest' }),
       field({ label: 'Locked for (days)', name: 'pending_days', type: 'number', value: String(settings.pending_days), hint: 'The return window: points can be spent after it', attrs: { min: '0', step: '1' } }),
       field({ label: 'Expire after (days)', name: 'expiry_days', type: 'number', value: settings.expiry_days === null || settings.expiry_days === undefined ? '' : String(settings.expiry_days), hint: 'Empty: points never expire', attrs: { min: '1', step: '1' } }),
       field({ label: 'No points in (jurisdictions)', name: 'excluded_jurisdictions', value: (settings.excluded_jurisdictions || []).join(', '), hint: 'Codes separated by commas, e.g. NY', wide: true }),

@@ -121,6 +121,7 @@ export async function view(ctx) {
           : 'another customer';
         summary.append(alertBox('warn', `This belongs to ${who}. `,
           h('a', { href: `/app/customers/${enc(err.detail.existing_customer_id)}`, 'data-link': true, 'data-test': 'existing-customer' }, 'Open their profile')));
+        summary.scrollIntoView({ block: 'nearest' });
       }
     }
   });
