@@ -416,6 +416,7 @@ async fn the_id_panel_shows_the_image_button_and_retention_only_as_the_server_st
         .await;
     admin.wait_text("h1", "Sarah Mitchell").await;
     admin.find("[data-test=show-id-image]").await;
+    admin.screenshot("profile-admin-actions-1024").await;
     let retention = admin
         .wait_text("[data-test=retention-image]", "deleted on")
         .await;
@@ -497,4 +498,76 @@ async fn the_id_panel_shows_the_image_button_and_retention_only_as_the_server_st
     scroll_to(&budtender, "[data-test=retention]").await;
     budtender.screenshot("profile-retention-390").await;
     budtender.close().await;
+}
+
+#[tokio::test]
+async fn the_merge_screen_shows_the_result_of_each_choice_and_merges_and_undoes_on_a_tablet_and_a_phone()
+ {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    let app = app().await;
+    let sarah = sarah(&app).await;
+    let res = app
+        .post(
+            "/api/v1/customers?different_person=true",
+            json!({"first_name": "Sara", "last_name": "Mitchell", "phone": "(303) 555-0199", "date_of_birth": "1997-05-02"}),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{:?}", res.body);
+    let sara = res.body["id"].as_str().expect("id").to_string();
+
+    for phone in [false, true] {
+        let browser = if phone {
+            driver.phone(390, 844).await
+        } else {
+            driver.browser(1024, 768).await
+        };
+        let width = if phone { 390 } else { 1024 };
+        sign_in(&browser, &app, &format!("morgan{width}"), Role::Manager).await;
+        browser
+            .goto(&app.url(&format!("/app/merge?survivor={sarah}&merged={sara}")))
+            .await;
+        // Side by side, with what the survivor will hold: an empty side keeps the other's value.
+        browser
+            .wait_text("[data-test=after-email]", "sarah.mitchell@example.com")
+            .await;
+        browser
+            .wait_text("[data-test=after-id_document]", "D1234567")
+            .await;
+        browser.click("[data-test=choose-phone-survivor]").await;
+        browser
+            .wait_text("[data-test=after-phone]", "(303) 555-0142")
+            .await;
+        browser.click("[data-test=choose-phone-merged]").await;
+        browser
+            .wait_text("[data-test=after-phone]", "(303) 555-0199")
+            .await;
+        if phone {
+            fits(&browser, "the merge screen").await;
+        }
+        browser.screenshot(&format!("merge-result-{width}")).await;
+        browser.click("[data-test=merge]").await;
+        browser
+            .wait_text("[data-test=merge-row]", "Merged in")
+            .await;
+        let survivor = app.get(&format!("/api/v1/customers/{sarah}")).await.body;
+        assert_eq!(
+            (survivor["phone"].as_str(), survivor["email"].as_str()),
+            (Some("+13035550199"), Some("sarah.mitchell@example.com"))
+        );
+        if phone {
+            fits(&browser, "the merge history").await;
+        }
+        browser.screenshot(&format!("merge-history-{width}")).await;
+        browser.click("[data-test=undo-merge]").await;
+        browser.wait_text("[data-test=merge-row]", "Undone").await;
+        let restored = app.get(&format!("/api/v1/customers/{sara}")).await.body;
+        assert!(restored["merged_into"].is_null(), "{restored}");
+        assert_eq!(
+            app.get(&format!("/api/v1/customers/{sarah}")).await.body["phone"],
+            "+13035550142"
+        );
+        browser.close().await;
+    }
 }

@@ -110,6 +110,8 @@ export async function view(ctx) {
             showError(form, again);
           }
         }));
+        // The warning is at the top of a long form: bring it into view rather than leave it above.
+        form.querySelector('.form-error').scrollIntoView({ block: 'nearest' });
         return;
       }
       showError(form, err);
