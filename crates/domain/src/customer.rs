@@ -301,59 +301,114 @@ impl From<&CustomerDraft> for CustomerPatch {
 
 impl CustomerPatch {
     /// The single gate from raw input to a valid draft. `today` is the store's local date, used to refuse
-    /// birth dates in the future.
+    /// birth dates in the future. Stops at the first invalid field; see [`CustomerPatch::validate_all`].
     pub fn validate(self, region: Region, today: Date) -> Result<CustomerDraft, FieldError> {
-        let name = PersonName {
-            first: required("first_name", self.first_name.as_deref().unwrap_or(""), 100)?,
-            middle: optional("middle_name", self.middle_name.as_deref(), 100)?,
-            last: required("last_name", self.last_name.as_deref().unwrap_or(""), 100)?,
-            preferred: optional("preferred_name", self.preferred_name.as_deref(), 100)?,
-        };
-        let phone = match self.phone.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(p) => Some(PhoneNumber::parse(p, region)?),
-        };
-        let email = match self.email.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(e) => Some(Email::parse(e)?),
-        };
-        let date_of_birth = match self.date_of_birth.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(parse_birth_date(raw, today)?),
-        };
-        let customer_type = match self.customer_type.as_deref() {
-            None => CustomerType::default(),
-            Some(raw) => CustomerType::parse(raw).ok_or_else(|| {
-                FieldError::new(
-                    "customer_type",
-                    "invalid_choice",
-                    "customer_type must be adult_use, medical or caregiver",
-                )
-            })?,
-        };
+        self.validate_all(region, today)
+            .map_err(|mut errors| errors.swap_remove(0))
+    }
+
+    /// Like [`CustomerPatch::validate`], but refuses with every invalid field at once (in form order,
+    /// never empty), so a form can mark them all after one submit instead of one per submit.
+    pub fn validate_all(
+        self,
+        region: Region,
+        today: Date,
+    ) -> Result<CustomerDraft, Vec<FieldError>> {
+        fn keep<T>(errors: &mut Vec<FieldError>, r: Result<T, FieldError>) -> Option<T> {
+            r.map_err(|e| errors.push(e)).ok()
+        }
+        let mut errors = Vec::new();
+        let first = keep(
+            &mut errors,
+            required("first_name", self.first_name.as_deref().unwrap_or(""), 100),
+        );
+        let middle = keep(
+            &mut errors,
+            optional("middle_name", self.middle_name.as_deref(), 100),
+        );
+        let last = keep(
+            &mut errors,
+            required("last_name", self.last_name.as_deref().unwrap_or(""), 100),
+        );
+        let preferred = keep(
+            &mut errors,
+            optional("preferred_name", self.preferred_name.as_deref(), 100),
+        );
+        let phone = keep(
+            &mut errors,
+            match self.phone.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(p) => PhoneNumber::parse(p, region).map(Some),
+            },
+        );
+        let email = keep(
+            &mut errors,
+            match self.email.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(e) => Email::parse(e).map(Some),
+            },
+        );
+        let date_of_birth = keep(
+            &mut errors,
+            match self.date_of_birth.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(raw) => parse_birth_date(raw, today).map(Some),
+            },
+        );
+        let customer_type = keep(
+            &mut errors,
+            match self.customer_type.as_deref() {
+                None => Ok(CustomerType::default()),
+                Some(raw) => CustomerType::parse(raw).ok_or_else(|| {
+                    FieldError::new(
+                        "customer_type",
+                        "invalid_choice",
+                        "customer_type must be adult_use, medical or caregiver",
+                    )
+                }),
+            },
+        );
         let addresses = self.addresses.unwrap_or_default();
-        crate::bounds::list("addresses", addresses.len(), crate::bounds::MAX_ADDRESSES)?;
-        let addresses = addresses
-            .into_iter()
-            .enumerate()
-            .map(|(i, a)| a.validated(&format!("addresses[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let id_document = self
-            .id_document
-            .map(IdDocumentInput::validated)
-            .transpose()?;
+        let addresses =
+            match crate::bounds::list("addresses", addresses.len(), crate::bounds::MAX_ADDRESSES) {
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+                Ok(()) => {
+                    let mut valid = Vec::with_capacity(addresses.len());
+                    for (i, a) in addresses.into_iter().enumerate() {
+                        match a.validated(&format!("addresses[{i}]")) {
+                            Ok(a) => valid.push(a),
+                            Err(e) => errors.push(e),
+                        }
+                    }
+                    Some(valid)
+                }
+            };
+        let id_document = keep(
+            &mut errors,
+            self.id_document.map(IdDocumentInput::validated).transpose(),
+        );
         let created_channel = match self.created_channel.as_deref() {
-            None => Channel::default(),
-            Some(raw) => Channel::parse(raw).ok_or_else(|| {
-                FieldError::new(
-                    "created_channel",
-                    "invalid_choice",
-                    "created_channel must be pos, online, back_office or import",
-                )
-            })?,
+            None => Some(Channel::default()),
+            Some(raw) => match Channel::parse(raw) {
+                Some(c) => Some(c),
+                None => {
+                    errors.push(FieldError::new(
+                        "created_channel",
+                        "invalid_choice",
+                        "created_channel must be pos, online, back_office or import",
+                    ));
+                    None
+                }
+            },
         };
-        Ok(CustomerDraft {
-            name,
+        match (
+            first,
+            middle,
+            last,
+            preferred,
             phone,
             email,
             date_of_birth,
@@ -361,7 +416,36 @@ impl CustomerPatch {
             addresses,
             id_document,
             created_channel,
-        })
+        ) {
+            (
+                Some(first),
+                Some(middle),
+                Some(last),
+                Some(preferred),
+                Some(phone),
+                Some(email),
+                Some(date_of_birth),
+                Some(customer_type),
+                Some(addresses),
+                Some(id_document),
+                Some(created_channel),
+            ) if errors.is_empty() => Ok(CustomerDraft {
+                name: PersonName {
+                    first,
+                    middle,
+                    last,
+                    preferred,
+                },
+                phone,
+                email,
+                date_of_birth,
+                customer_type,
+                addresses,
+                id_document,
+                created_channel,
+            }),
+            _ => Err(errors),
+        }
     }
 }
 
@@ -458,6 +542,29 @@ mod tests {
             date_of_birth: Some("1998-02-11".into()),
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once_in_form_order() {
+        let patch = CustomerPatch {
+            first_name: Some("  ".into()),
+            phone: Some("12".into()),
+            email: Some("not-an-email".into()),
+            date_of_birth: Some("2099-01-01".into()),
+            ..input()
+        };
+        let errors = patch
+            .clone()
+            .validate_all(Region::US, date(2026, 11, 23))
+            .unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["first_name", "phone", "email", "date_of_birth"]);
+        // The one-error form reports the first of them.
+        let first = patch.validate(Region::US, date(2026, 11, 23)).unwrap_err();
+        assert_eq!(
+            (first.field.as_str(), first.code),
+            ("first_name", "required")
+        );
     }
 
     #[test]

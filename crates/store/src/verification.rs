@@ -51,6 +51,11 @@ pub struct Compliance {
     pub patients: Vec<LinkedCustomer>,
     /// For a patient: the caregivers who buy for them.
     pub caregivers: Vec<LinkedCustomer>,
+    /// A sealed ID image is on file (so "Show ID image" is offered only when there is one).
+    pub has_id_image: bool,
+    /// The points balance (the ledger's cached sum), so a list of customers shows points without a
+    /// request per row; `None` where it was not loaded (inside checkout).
+    pub loyalty_points: Option<i64>,
 }
 
 const VERIFICATION_COLUMNS: &str = "v.id, v.customer_id, v.method, v.document_kind, v.document_number, v.jurisdiction, \
@@ -610,6 +615,40 @@ impl Store {
                         c.caregivers.push(linked);
                     }
                 }
+            }
+        }
+        // Both below are one query for the whole batch, however many customers it holds.
+        let sql = format!("SELECT customer_id FROM id_images WHERE customer_id IN ({list})");
+        let with_image: Vec<String> = on_read!(self, |p| {
+            let mut q = sqlx::query_scalar(AssertSqlSafe(sql.clone()));
+            for k in &keys {
+                q = q.bind(k);
+            }
+            q.fetch_all(p).await
+        })?;
+        for id in with_image {
+            let id: CustomerId = id.parse().map_err(|_| corrupt("customer id", &id))?;
+            if let Some(c) = out.get_mut(&id) {
+                c.has_id_image = true;
+            }
+        }
+        let sql = format!(
+            "SELECT customer_id, balance FROM loyalty_accounts WHERE customer_id IN ({list})"
+        );
+        let balances: Vec<(String, i64)> = on_read!(self, |p| {
+            let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+            for k in &keys {
+                q = q.bind(k);
+            }
+            q.fetch_all(p).await
+        })?;
+        for c in out.values_mut() {
+            c.loyalty_points = Some(0);
+        }
+        for (id, balance) in balances {
+            let id: CustomerId = id.parse().map_err(|_| corrupt("customer id", &id))?;
+            if let Some(c) = out.get_mut(&id) {
+                c.loyalty_points = Some(balance);
             }
         }
         Ok(ids

@@ -19,6 +19,9 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra machine-readable detail merged into the error object (e.g. `existing_customer_id`).
     pub extra: Map<String, Value>,
+    /// Every field at fault when a form had several (`errors`: each with its own `code`, `message` and
+    /// `field`); the top-level `code`, `message` and `field` are the first of them.
+    pub errors: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -29,6 +32,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             extra: Map::new(),
+            errors: Vec::new(),
         }
     }
 
@@ -83,6 +87,18 @@ impl ApiError {
 impl From<FieldError> for ApiError {
     fn from(err: FieldError) -> Self {
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, err.code, err.message).with_field(err.field)
+    }
+}
+
+/// Several invalid fields of one request: all of them, so a form marks every one after one submit.
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        let Some(head) = errors.first().cloned() else {
+            return ApiError::internal("a validation failure without a field error");
+        };
+        let mut err = ApiError::from(head);
+        err.errors = errors;
+        err
     }
 }
 
@@ -209,6 +225,14 @@ impl IntoResponse for ApiError {
         body.insert("message".into(), json!(self.message));
         body.insert("field".into(), json!(self.field));
         body.extend(self.extra);
+        if !self.errors.is_empty() {
+            let errors: Vec<Value> = self
+                .errors
+                .iter()
+                .map(|e| json!({"code": e.code, "message": e.message, "field": e.field}))
+                .collect();
+            body.insert("errors".into(), Value::Array(errors));
+        }
         let mut response = (self.status, Json(json!({ "error": body }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             // A 503 here is always transient (a busy database): tell clients when to send it again.

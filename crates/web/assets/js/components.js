@@ -27,6 +27,24 @@ export function emptyState(text) {
   return h('p', { class: 'empty' }, text);
 }
 
+/**
+ * The page for an address that names nothing (an unknown customer or order id): says so in people's
+ * words and offers the way back, instead of a generic error.
+ */
+export function missingPage(title, text, back) {
+  return h('section', { class: 'page narrow', 'data-test': 'not-found' },
+    h('h1', { class: 'page-title' }, title),
+    h('p', {}, text),
+    h('a', { href: back.href, class: 'btn btn-primary', 'data-link': true, 'data-test': 'not-found-back' }, back.label));
+}
+
+/** A customer address that names nobody (a mistyped link, an erased or never-created profile). */
+export function missingCustomer() {
+  return missingPage('No customer with this id',
+    'Nobody on file has this id: the link may be mistyped or out of date. Look the customer up by name, phone or ID instead.',
+    { href: '/app/lookup', label: 'Back to lookup' });
+}
+
 export function alertBox(kind, ...children) {
   return h('div', { class: `alert alert-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...children);
 }
@@ -66,27 +84,37 @@ export function clearErrors(form) {
 
 /**
  * Shows an API error next to its field (focusing it), or in the form's summary when no field matches.
- * Returns true when it found the field.
+ * When the API listed several fields at fault (`errors`), every one is marked at once and the first is
+ * focused. Returns true when at least one error found its field.
  */
 export function showError(form, err) {
   clearErrors(form);
-  const name = err && err.field;
-  const wrapper = name ? form.querySelector(`[data-field="${CSS.escape(name)}"]`) : null;
-  if (wrapper) {
+  const listed = err && err.detail && Array.isArray(err.detail.errors) && err.detail.errors.length ? err.detail.errors : [err];
+  const unplaced = [];
+  let first = null;
+  for (const one of listed) {
+    const name = one && one.field;
+    const wrapper = name ? form.querySelector(`[data-field="${CSS.escape(name)}"]`) : null;
+    if (!wrapper) { unplaced.push(one); continue; }
     const input = wrapper.querySelector('input, select, textarea');
-    wrapper.querySelector('.field-error').textContent = humanise(err);
+    const slot = wrapper.querySelector('.field-error');
+    slot.textContent = slot.textContent ? `${slot.textContent} ${humanise(one)}` : humanise(one);
     if (input) {
       input.setAttribute('aria-invalid', 'true');
-      input.focus();
+      if (!first) first = input;
     }
-    return true;
   }
   const summary = form.querySelector('.form-error');
-  if (summary) {
-    replace(summary, alertBox('error', humanise(err)));
-    summary.scrollIntoView({ block: 'nearest' });
+  if (summary && (unplaced.length || listed.length > 1)) {
+    const lines = unplaced.length ? unplaced : [];
+    const count = listed.length - unplaced.length;
+    replace(summary, alertBox('error',
+      count > 1 ? h('strong', { 'data-test': 'error-count' }, `${count} fields need attention. `) : null,
+      lines.map((e) => h('span', {}, humanise(e), ' '))));
+    if (!first) summary.scrollIntoView({ block: 'nearest' });
   }
-  return false;
+  if (first) first.focus();
+  return Boolean(first);
 }
 
 /** The API's message with its snake_case field names turned into words. */

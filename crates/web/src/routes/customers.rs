@@ -59,6 +59,11 @@ pub struct CustomerView {
     /// For a patient: their caregivers.
     #[schema(value_type = Vec<Object>)]
     pub caregivers: Vec<LinkedCustomer>,
+    /// A sealed ID image is on file (reading it needs `id_images:read` and is audited).
+    pub has_id_image: bool,
+    /// The points balance, so lookup rows and lists show points without a request per customer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loyalty_points: Option<i64>,
     /// May the customer buy now (computed in the store's time zone, never stored)?
     #[schema(value_type = Object)]
     pub eligibility: Eligibility,
@@ -110,6 +115,8 @@ impl CustomerView {
             }),
             patients: compliance.patients.clone(),
             caregivers: compliance.caregivers.clone(),
+            has_id_image: compliance.has_id_image,
+            loyalty_points: compliance.loyalty_points,
             eligibility,
             compliance,
             customer,
@@ -377,7 +384,7 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
     caller.require(Permission::CustomersWrite)?;
     let ApiJson(input) = body?;
-    let draft = input.validate(state.settings.phone_region, state.today())?;
+    let draft = input.validate_all(state.settings.phone_region, state.today())?;
     let outcome = state
         .store
         .create_customer_at_intake(
@@ -463,7 +470,7 @@ async fn update(
         }
         err
     })?;
-    let mut draft = input.validate(state.settings.phone_region, state.today())?;
+    let mut draft = input.validate_all(state.settings.phone_region, state.today())?;
     draft.created_channel = existing.details.created_channel;
     let customer = state
         .store

@@ -115,7 +115,7 @@ async fn create_returning(
     ApiJson(input): ApiJson<CustomerPatch>,
 ) -> ApiResult<(StatusCode, Json<CustomerView>)> {
     caller.require(Permission::CustomersWrite)?;
-    let draft = input.validate(state.settings.phone_region, state.today())?;
+    let draft = input.validate_all(state.settings.phone_region, state.today())?;
     let customer = state
         .store
         .create_returning_customer(draft, &caller.actor, state.now())

@@ -184,3 +184,76 @@ both_engines!(
         assert!(res.body["paths"]["/api/v1/customers/{id}"]["patch"].is_object());
     }
 );
+
+both_engines!(
+    async fn a_form_with_several_invalid_fields_hears_about_all_of_them_at_once(app) {
+        let res = app
+            .post("/api/v1/customers", json!({"first_name": "Jordan", "last_name": " ", "phone": "12",
+                "email": "jordan-at-example", "date_of_birth": "2099-01-01"}))
+            .await;
+        assert_eq!(res.status, 422, "{:?}", res.body);
+        // The first error stays where single-error clients read it...
+        assert_eq!((res.error_code(), res.body["error"]["field"].as_str()), ("required", Some("last_name")));
+        // ...and `errors` lists every field at fault, each with its own code.
+        let errors = res.body["error"]["errors"].as_array().expect("errors");
+        let fields: Vec<(&str, &str)> = errors
+            .iter()
+            .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+            .collect();
+        assert_eq!(fields.iter().map(|f| f.0).collect::<Vec<_>>(), ["last_name", "phone", "email", "date_of_birth"]);
+        assert!(errors.iter().all(|e| e["message"].as_str().is_some_and(|m| !m.is_empty())));
+        assert_eq!(app.get("/api/v1/customers?q=Jordan").await.body["items"], json!([]), "nothing created");
+
+        // An edit is judged the same way.
+        let id = create_sarah(&app).await;
+        let res = app.patch(&format!("/api/v1/customers/{id}"), json!({"first_name": "", "email": "nope"})).await;
+        assert_eq!(res.status, 422, "{:?}", res.body);
+        let fields: Vec<&str> = res.body["error"]["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["first_name", "email"]);
+    }
+);
+
+both_engines!(
+    async fn search_rows_carry_the_points_and_whether_an_id_image_is_on_file(app) {
+        let sarah = create_sarah(&app).await;
+        let res = app
+            .post("/api/v1/customers", json!({"first_name": "Sam", "last_name": "Miller"}))
+            .await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+        let sam = res.body["id"].as_str().unwrap().to_string();
+        let res = app
+            .post(&format!("/api/v1/customers/{sarah}/loyalty/adjustments"), json!({"points": 120, "reason": "welcome"}))
+            .await;
+        assert!(res.status < 300, "{:?}", res.body);
+        app.store
+            .record_verification(
+                sarah.parse().unwrap(),
+                canopy_store::NewVerification {
+                    method: canopy_domain::VerificationMethod::Manual,
+                    document: canopy_domain::VerifiedDocument {
+                        kind: canopy_domain::IdDocumentKind::DriversLicense,
+                        number: "123-456-789".into(),
+                        jurisdiction: Some("CO".into()),
+                        expiry: Some("2030-01-01".parse().unwrap()),
+                        date_of_birth: "1998-02-11".parse().unwrap(),
+                    },
+                    reason: Some("scanner down".into()),
+                },
+                Some(canopy_store::SealedImage { content_type: "image/jpeg".into(), sealed: vec![7; 64] }),
+                &canopy_domain::Actor::system("test"),
+                jiff::Timestamp::now(),
+            )
+            .await
+            .unwrap();
+
+        // One search answers what each lookup row shows: no request per row for points.
+        let res = app.get("/api/v1/customers?q=Miller").await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        let row = |id: &str| res.body["items"].as_array().unwrap().iter().find(|c| c["id"] == id).cloned().expect("row");
+        assert_eq!((row(&sarah)["loyalty_points"].as_i64(), row(&sarah)["has_id_image"].as_bool()), (Some(120), Some(true)));
+        assert_eq!((row(&sam)["loyalty_points"].as_i64(), row(&sam)["has_id_image"].as_bool()), (Some(0), Some(false)));
+        // The profile says the same.
+        let one = app.get(&format!("/api/v1/customers/{sam}")).await;
+        assert_eq!((one.body["loyalty_points"].as_i64(), one.body["has_id_image"].as_bool()), (Some(0), Some(false)));
+    }
+);

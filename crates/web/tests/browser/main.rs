@@ -6,6 +6,7 @@ mod groups;
 mod harness;
 mod manager;
 mod phone;
+mod polish;
 mod sales;
 
 use canopy_domain::Role;

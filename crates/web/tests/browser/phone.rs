@@ -8,7 +8,7 @@ use super::{app, denver_store, sarah, sign_in};
 use crate::harness::{Browser, Driver};
 
 /// The page's scroll width, and the right edges of the menu links and the sign-out button.
-async fn fits(browser: &Browser, what: &str) {
+pub(crate) async fn fits(browser: &Browser, what: &str) {
     let out: Value = browser
         .client
         .execute(

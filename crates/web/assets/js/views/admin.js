@@ -386,26 +386,73 @@ async function stores(ctx, redraw) {
   return h('div', {}, parts);
 }
 
+/** The program's choices in staff words; a value the server has that this list lacks is shown as it is. */
+const EARN_BASIS = [['after_discounts', 'What they pay (after discounts)'], ['before_discounts', 'List prices (before discounts)']];
+const ROUNDING = [['down', 'Round down'], ['nearest', 'Round to the nearest point']];
+const PROGRAM_TYPES = [['adult_use', 'Adult use'], ['medical', 'Medical patients'], ['caregiver', 'Caregivers']];
+
+function choices(list, current) {
+  return list.some(([v]) => v === current) ? list : [...list, [current, String(current).replace(/_/g, ' ')]];
+}
+
+/**
+ * The loyalty program in the words and units staff use: amounts in dollars (sent as the API's cents),
+ * each choice from a list, customer types as boxes. The server validates the program; its refusals
+ * land beside the field they name.
+ */
 function loyaltySettings(settings, redraw) {
-  const form = h('form', { class: 'card settings-form', novalidate: true },
+  const types = [...PROGRAM_TYPES];
+  for (const t of settings.customer_types || []) if (!types.some(([v]) => v === t)) types.push([t, t.replace(/_/g, ' ')]);
+  const typeBoxes = h('fieldset', { class: 'program-types', dataset: { field: 'customer_types' } },
+    h('legend', {}, 'Customers in the program'),
+    types.map(([v, label]) => h('label', { class: 'check-plain' },
+      h('input', { type: 'checkbox', name: 'customer_types', value: v, checked: (settings.customer_types || []).includes(v) }), ' ', label)),
+    h('div', { class: 'field-error' }));
+  const form = h('form', { class: 'card settings-form', novalidate: true, 'data-test': 'loyalty-settings' },
     h('h2', { class: 'panel-title' }, 'Loyalty program'),
     h('div', { class: 'form-error' }),
     h('div', { class: 'grid-4' },
-      Object.entries(settings).filter(([, v]) => typeof v !== 'object').map(([k, v]) => field({
-        label: k.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()),
-        name: k, value: String(v),
-        options: typeof v === 'boolean' ? [['true', 'Yes'], ['false', 'No']] : undefined,
-      }))),
+      field({ label: 'Program', name: 'enabled', value: String(settings.enabled), options: [['true', 'On'], ['false', 'Off (balances are kept)']] }),
+      field({ label: 'Spend per point ($)', name: 'spend_cents_per_point', value: dollarsText(settings.spend_cents_per_point), hint: '1.00 means every dollar earns a point', attrs: { inputmode: 'decimal' } }),
+      field({ label: 'Points', name: 'value_points', type: 'number', value: String(settings.value_points), hint: 'This many points…', attrs: { min: '1', step: '1' } }),
+      field({ label: 'Are worth ($)', name: 'value_cents', value: dollarsText(settings.value_cents), hint: '…take this much off an order', attrs: { inputmode: 'decimal' } }),
+      field({ label: 'Points are earned on', name: 'earn_basis', value: settings.earn_basis, options: choices(EARN_BASIS, settings.earn_basis) }),
+      field({ label: 'Part points', name: 'rounding', value: settings.rounding, options: choices(ROUNDING, settings.rounding), hint: 'At $1 a point, $9.50 earns 9 rounded down, 10 to the nearest' }),
+      field({ label: 'Locked for (days)', name: 'pending_days', type: 'number', value: String(settings.pending_days), hint: 'The return window: points can be spent after it', attrs: { min: '0', step: '1' } }),
+      field({ label: 'Expire after (days)', name: 'expiry_days', type: 'number', value: settings.expiry_days === null || settings.expiry_days === undefined ? '' : String(settings.expiry_days), hint: 'Empty: points never expire', attrs: { min: '1', step: '1' } }),
+      field({ label: 'No points in (jurisdictions)', name: 'excluded_jurisdictions', value: (settings.excluded_jurisdictions || []).join(', '), hint: 'Codes separated by commas, e.g. NY', wide: true }),
+      typeBoxes),
     h('div', { class: 'row-end' }, h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save loyalty settings')));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    clearErrors(form);
     const v = formValues(form);
-    const patchBody = {};
-    for (const [k, old] of Object.entries(settings)) {
-      if (!(k in v) || typeof old === 'object') continue;
-      patchBody[k] = typeof old === 'number' ? Number(v[k]) : typeof old === 'boolean' ? v[k] === 'true' : v[k];
-    }
-    try { await put('/loyalty/program', { ...settings, ...patchBody }); toast('Loyalty settings saved'); redraw(); } catch (err) { showError(form, err); }
+    const errors = [];
+    const cents = (name, what) => {
+      const c = parseDollars(v[name]);
+      if (c === null) errors.push({ field: name, message: `Enter ${what} in dollars, e.g. 1 or 0.50` });
+      return c;
+    };
+    const whole = (name, { optional = false } = {}) => {
+      if (optional && !v[name]) return null;
+      if (!/^\d+$/.test(v[name] || '')) { errors.push({ field: name, message: 'Enter a whole number' }); return null; }
+      return Number(v[name]);
+    };
+    const body = {
+      ...settings,
+      enabled: v.enabled === 'true',
+      spend_cents_per_point: cents('spend_cents_per_point', 'the spend per point'),
+      value_points: whole('value_points'),
+      value_cents: cents('value_cents', 'the value'),
+      earn_basis: v.earn_basis,
+      rounding: v.rounding,
+      pending_days: whole('pending_days'),
+      expiry_days: whole('expiry_days', { optional: true }),
+      customer_types: [...form.querySelectorAll('input[name=customer_types]:checked')].map((el) => el.value),
+      excluded_jurisdictions: (v.excluded_jurisdictions || '').split(',').map((j) => j.trim()).filter(Boolean),
+    };
+    if (errors.length) return showError(form, { detail: { errors } });
+    try { await put('/loyalty/program', body); toast('Loyalty settings saved'); redraw(); } catch (err) { showError(form, err); }
   });
   return form;
 }

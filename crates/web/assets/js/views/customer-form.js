@@ -1,8 +1,9 @@
-// New and edit customer. Errors come back from the API one field at a time and are shown beside it.
+// New and edit customer. The API answers every invalid field of a submit at once; each is shown beside
+// its input.
 
 import { h, toast, icon } from '../dom.js';
 import { get, post, patch } from '../api.js';
-import { field, showError, clearErrors, alertBox, dialog } from '../components.js';
+import { field, showError, clearErrors, alertBox, dialog, missingCustomer } from '../components.js';
 import * as fmt from '../format.js';
 import { sentence } from './profile.js';
 import { handoff } from '../handoff.js';
@@ -19,7 +20,12 @@ export async function view(ctx) {
   let fromScan = false;
   let scanned = null;
   if (editing) {
-    c = await get(`/customers/${enc(ctx.params.id)}`);
+    try {
+      c = await get(`/customers/${enc(ctx.params.id)}`);
+    } catch (e) {
+      if (e.status === 404) return missingCustomer();
+      throw e;
+    }
   } else if (handoff.prefill && ctx.query.get('from') === 'scan') {
     c = handoff.prefill;
     handoff.prefill = null;
@@ -104,6 +110,8 @@ export async function view(ctx) {
             showError(form, again);
           }
         }));
+        // The warning is at the top of a long form: bring it into view rather than leave it above.
+        form.querySelector('.form-error').scrollIntoView({ block: 'nearest' });
         return;
       }
       showError(form, err);
@@ -115,6 +123,7 @@ export async function view(ctx) {
           : 'another customer';
         summary.append(alertBox('warn', `This belongs to ${who}. `,
           h('a', { href: `/app/customers/${enc(err.detail.existing_customer_id)}`, 'data-link': true, 'data-test': 'existing-customer' }, 'Open their profile')));
+        summary.scrollIntoView({ block: 'nearest' });
       }
     }
   });

@@ -50,21 +50,9 @@ export async function view(ctx) {
   let total = null;
   const more = h('button', { type: 'button', class: 'btn btn-sm', 'data-test': 'more-results', hidden: true,
     onclick: () => { shown += PAGE; const q = lastQuery; lastQuery = null; search(q, { keepPage: true }); } }, 'Show more');
-  let pointsAbort = null;
-  const fillPoints = (rows) => {
-    if (pointsAbort) pointsAbort.abort();
-    const controller = new AbortController();
-    pointsAbort = controller;
-    for (const row of rows) {
-      get(`/customers/${encodeURIComponent(row.dataset.customerId)}/loyalty`, { signal: controller.signal })
-        .then((l) => { if (!controller.signal.aborted && l) row.points.textContent = `${fmt.count(l.balance)} pts`; })
-        .catch(() => {});
-    }
-  };
   const renderResults = (q) => {
     const rows = items.map((c, i) => resultRow(c, i, () => open(c)));
     replace(results, rows);
-    fillPoints(rows);
     more.hidden = !hasMore;
     input.setAttribute('aria-expanded', items.length ? 'true' : 'false');
     emptyHelp.hidden = Boolean(q);
@@ -258,7 +246,10 @@ function resultRow(c, index, open) {
   if (c.banned) flags.push(badge('Banned', 'danger', 'ban'));
   flags.push(verificationBadge(c));
   if (c.customer_type && c.customer_type !== 'adult_use') flags.push(badge(fmt.customerType(c.customer_type), 'info'));
-  const points = h('span', { class: 'result-points', 'data-test': 'result-points' });
+  // The search answer carries each row's points: no request per row.
+  const points = typeof c.loyalty_points === 'number'
+    ? h('span', { class: 'result-points', 'data-test': 'result-points' }, `${fmt.count(c.loyalty_points)} pts`)
+    : null;
   const preferred = c.preferred_name && c.preferred_name !== c.first_name ? ` “${c.preferred_name}”` : '';
   const row = h('li', {
     id: `result-${index}`, role: 'option', class: 'result' + (c.banned ? ' result-banned' : ''),
@@ -275,7 +266,6 @@ function resultRow(c, index, open) {
       points),
     c.banned && c.ban ? h('div', { class: 'result-ban', 'data-test': 'result-ban' }, `Banned: ${c.ban.reason}`) : null),
   h('div', { class: 'result-flags' }, flags));
-  row.points = points;
   return row;
 }
 

@@ -2,7 +2,7 @@
 
 import { h, replace, toast } from '../dom.js';
 import { get, post, optional, qs } from '../api.js';
-import { badge, panel, emptyState, alertBox, humanise } from '../components.js';
+import { badge, panel, emptyState, alertBox, humanise, missingCustomer } from '../components.js';
 import { can } from '../session.js';
 import * as fmt from '../format.js';
 import { profileLine } from './duplicates.js';
@@ -11,11 +11,17 @@ const enc = encodeURIComponent;
 
 export async function view(ctx) {
   const id = ctx.params.id;
-  const [customer, merges, duplicates] = await Promise.all([
-    get(`/customers/${enc(id)}`),
-    get(`/customers/${enc(id)}/merges`),
-    optional(get(`/customers/${enc(id)}/duplicates`)),
-  ]);
+  let customer, merges, duplicates;
+  try {
+    [customer, merges, duplicates] = await Promise.all([
+      get(`/customers/${enc(id)}`),
+      get(`/customers/${enc(id)}/merges`),
+      optional(get(`/customers/${enc(id)}/duplicates`)),
+    ]);
+  } catch (e) {
+    if (e.status === 404) return missingCustomer();
+    throw e;
+  }
   const error = h('div', {});
   const mergeRow = (m) => {
     const survivor = m.survivor_id === customer.id;

@@ -32,6 +32,8 @@ export async function view(ctx) {
   const [a, b] = await Promise.all([get(`/customers/${enc(survivorId)}`), get(`/customers/${enc(mergedId)}`)]);
   const people = { [a.id]: a, [b.id]: b };
   const choices = {};
+  // The survivor as the server says it will be: a chosen side that is empty keeps the other's value.
+  let after = null;
   const preview = h('div', { 'data-test': 'merge-preview' });
   const error = h('div', {});
   const table = h('table', { class: 'table merge-table' });
@@ -43,11 +45,13 @@ export async function view(ctx) {
     try {
       const m = await post('/merges/preview', { survivor_id: survivorId, merged_id: mergedId, fields: choices });
       Object.assign(choices, m.fields);
+      after = m.survivor_after || null;
       drawTable();
       const moving = MOVES.filter(([k]) => m.counts[k]).map(([k, label]) => `${m.counts[k]} ${label}`);
       replace(preview, alertBox('info', h('strong', {}, 'Will move to the surviving profile: '),
         moving.length ? moving.join(', ') : 'nothing but the profile itself', '.'));
     } catch (e) {
+      after = null;
       drawTable();
       replace(preview);
       replace(error, alertBox('error', humanise(e)));
@@ -60,7 +64,8 @@ export async function view(ctx) {
     replace(table,
       h('thead', {}, h('tr', {}, h('th', {}, 'Field'),
         h('th', {}, 'Keeps (survivor) ', h('a', { href: `/app/customers/${enc(s.id)}`, 'data-link': true }, s.display_name)),
-        h('th', {}, 'Merged away ', h('a', { href: `/app/customers/${enc(m.id)}`, 'data-link': true }, m.display_name)))),
+        h('th', {}, 'Merged away ', h('a', { href: `/app/customers/${enc(m.id)}`, 'data-link': true }, m.display_name)),
+        h('th', {}, 'After the merge'))),
       h('tbody', {}, FIELDS.map(([key, label, show]) => {
         const radio = (source, value) => h('label', { class: 'check' },
           h('input', {
@@ -68,8 +73,13 @@ export async function view(ctx) {
             checked: choices[key] === source,
             onchange: () => { choices[key] = source; refresh(); },
           }), ' ', value || h('span', { class: 'muted' }, '—'));
-        return h('tr', {}, h('th', {}, label), h('td', {}, radio('survivor', show(s))), h('td', {}, radio('merged', show(m)),
-          key === 'addresses' ? radio('both', 'both') : null));
+        const result = after ? show(after) : null;
+        // The labels head each value when a phone stacks the columns.
+        return h('tr', {}, h('th', {}, label),
+          h('td', { 'data-label': `Keeps: ${s.display_name}` }, radio('survivor', show(s))),
+          h('td', { 'data-label': `Merged away: ${m.display_name}` }, radio('merged', show(m)),
+            key === 'addresses' ? radio('both', 'both') : null),
+          h('td', { class: 'merge-after', 'data-label': 'After the merge', 'data-test': `after-${key}` }, after ? (result || h('span', { class: 'muted' }, '—')) : null));
       })));
   };
 
@@ -99,6 +109,6 @@ export async function view(ctx) {
   return h('section', { class: 'page' },
     h('div', { class: 'page-head' }, h('h1', { class: 'page-title' }, 'Merge two profiles')),
     h('p', { class: 'muted' }, 'Pick the value the surviving profile keeps for each field. Orders, points, notes, groups and the rest move to it; the other profile stays readable and points to it.'),
-    table, preview, error,
+    h('div', { class: 'table-scroll' }, table), preview, error,
     h('div', { class: 'form-actions' }, swap, go));
 }

@@ -15,13 +15,17 @@ export function retentionSlot(c) {
   const slot = h('div', { class: 'retention', 'data-test': 'retention' });
   optional(get(`/customers/${enc(c.id)}/retention`)).then((r) => {
     if (!r) return;
-    const when = (at, none) => (at ? fmt.date(String(at).slice(0, 10)) : none);
+    const day = (at) => fmt.date(String(at).slice(0, 10));
     const lines = r.erased_at
-      ? [h('p', { class: 'text-error' }, `Personal data erased on ${fmt.date(String(r.erased_at).slice(0, 10))}.`)]
+      ? [h('p', { class: 'text-error', 'data-test': 'erased' }, `Personal data erased on ${day(r.erased_at)}.`)]
       : [
-        h('p', { class: 'hint' }, `Policy ${r.policy}: ID images kept ${r.id_image_retain_days} days, document numbers ${r.scan_retain_days} days.`),
-        h('p', { class: 'hint' }, `ID image purged: ${when(r.id_image_purge_at, 'no image on file')}. Document number purged: ${when(r.document_number_purge_at, 'not scheduled')}.`),
-        r.permission_to_retain_required ? h('p', { class: 'hint' }, 'Permission to retain is required before keeping more than a sale needs.') : null,
+        h('p', { 'data-test': 'retention-image' }, r.id_image_purge_at
+          ? `ID image: deleted on ${day(r.id_image_purge_at)} (kept ${r.id_image_retain_days} days).`
+          : 'ID image: none on file.'),
+        h('p', { 'data-test': 'retention-scan' }, r.document_number_purge_at
+          ? `ID number from the scan: removed on ${day(r.document_number_purge_at)} (kept ${r.scan_retain_days} days).`
+          : 'ID number from a scan: none kept.'),
+        h('p', { class: 'hint' }, `Under the ${r.policy} data policy.${r.permission_to_retain_required ? ' The customer’s permission is needed to keep more than a sale requires.' : ''}`),
       ];
     replace(slot, h('h3', { class: 'subhead' }, 'Retention'), ...lines);
   }).catch(() => {});
@@ -55,7 +59,7 @@ export function privacyActions(c, refresh) {
         await dialog(`Erase ${c.display_name}'s personal data?`, (close) => {
           const form = h('form', { novalidate: true },
             h('p', { class: 'muted' }, 'Name, contact details, birth date, addresses, ID data, notes and the medical card are removed for good. Sales records stay without the identity. This cannot be undone.'),
-            h('div', { class: 'form-error' }),
+            h('div', { class: 'form-error', 'data-test': 'erase-refusal' }),
             field({ label: 'Reason', name: 'reason', required: true, hint: 'The request: when and how the customer asked', attrs: { 'data-autofocus': true, maxlength: '500' } }),
             h('div', { class: 'dialog-actions' },
               h('button', { type: 'button', class: 'btn', onclick: () => close(false) }, 'Cancel'),

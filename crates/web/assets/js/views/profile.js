@@ -3,7 +3,7 @@
 
 import { h, replace, icon, toast, announce } from '../dom.js';
 import { get, post, del, optional, qs } from '../api.js';
-import { badge, tile, panel, spinner, emptyState, alertBox, dialog, field, showError, humanise, formValues } from '../components.js';
+import { badge, tile, panel, spinner, emptyState, alertBox, dialog, field, showError, humanise, formValues, missingCustomer } from '../components.js';
 import { session, can } from '../session.js';
 import { handoff } from '../handoff.js';
 import * as fmt from '../format.js';
@@ -14,7 +14,13 @@ const enc = encodeURIComponent;
 
 export async function view(ctx) {
   const id = ctx.params.id;
-  const customer = await get(`/customers/${enc(id)}`);
+  let customer;
+  try {
+    customer = await get(`/customers/${enc(id)}`);
+  } catch (e) {
+    if (e.status === 404) return missingCustomer();
+    throw e;
+  }
   const page = h('section', { class: 'page profile', dataset: { customerId: customer.id } });
   const scanned = handoff.scanNotice;
   handoff.scanNotice = null;
@@ -469,10 +475,11 @@ function idPanel(c) {
   };
   linkList('Patients (as caregiver)', c.patients);
   linkList('Caregivers', c.caregivers);
-  if (can('id_images:read') && doc) {
+  // Offered only when the server says an image is on file.
+  if (can('id_images:read') && c.has_id_image) {
     const slot = h('div', { class: 'id-image-slot' });
     const button = h('button', {
-      type: 'button', class: 'btn btn-sm',
+      type: 'button', class: 'btn btn-sm', 'data-test': 'show-id-image',
       onclick: async () => {
         button.disabled = true;
         try {

@@ -7,7 +7,7 @@
 
 import { h, replace, icon, toast, announce } from '../dom.js';
 import { get, post, optional, ApiError } from '../api.js';
-import { badge, panel, spinner, emptyState, alertBox, humanise } from '../components.js';
+import { badge, panel, spinner, emptyState, alertBox, humanise, missingCustomer } from '../components.js';
 import { session, can, currentStore } from '../session.js';
 import * as fmt from '../format.js';
 import { meter } from './profile.js';
@@ -30,7 +30,13 @@ export async function view(ctx) {
   if (!can('orders:write')) {
     return h('section', { class: 'page narrow' }, h('h1', {}, 'Register'), emptyState('Your role cannot make sales.'));
   }
-  const customer = await get(`/customers/${enc(ctx.params.id)}`);
+  let customer;
+  try {
+    customer = await get(`/customers/${enc(ctx.params.id)}`);
+  } catch (e) {
+    if (e.status === 404) return missingCustomer();
+    throw e;
+  }
   const [catalogue, loyalty] = await Promise.all([
     optional(get('/products')).catch(() => null),
     optional(get(`/customers/${enc(customer.id)}/loyalty`)).catch(() => null),
