@@ -31,13 +31,20 @@ const PARTIAL_IDENTIFIER: u32 = 5_000;
 
 /// How well one query word matches the best of the name's words: the kind of match, then how much of the
 /// name word it covers (so `mill` finds Miller before Millerton). `sounds` are the query word's sound keys.
+///
+/// Any text match outranks any typo or sound-alike, so the edit distance and the sound keys (the costly
+/// part of ranking a few hundred candidates) are only computed when no name word contains the query word.
 fn word_match(
     query_word: &str,
     sounds: &[String],
     name_words: &[&str],
 ) -> Option<(MatchKind, u32)> {
     let query_len = query_word.chars().count() as u32;
-    name_words
+    let coverage = |w: &str| {
+        let word_len = (w.chars().count() as u32).max(1);
+        50 * query_len.min(word_len) / word_len
+    };
+    let text_match = name_words
         .iter()
         .filter_map(|w| {
             let kind = if *w == query_word {
@@ -46,7 +53,20 @@ fn word_match(
                 MatchKind::Prefix
             } else if w.contains(query_word) {
                 MatchKind::Substring
-            } else if query_len as usize >= crate::MIN_TYPO_LEN
+            } else {
+                return None;
+            };
+            Some((kind, coverage(w)))
+        })
+        .max();
+    if text_match.is_some() {
+        return text_match;
+    }
+    let typo = query_len as usize >= crate::MIN_TYPO_LEN;
+    name_words
+        .iter()
+        .filter_map(|w| {
+            let kind = if typo
                 && w.chars().count() >= crate::MIN_TYPO_LEN
                 && within_one_edit(query_word, w)
             {
@@ -56,8 +76,7 @@ fn word_match(
             } else {
                 return None;
             };
-            let word_len = (w.chars().count() as u32).max(1);
-            Some((kind, 50 * query_len.min(word_len) / word_len))
+            Some((kind, coverage(w)))
         })
         .max()
 }
@@ -235,6 +254,16 @@ mod tests {
             rank(&q, vec![candidate(1, "john smith", None, None)], 10),
             [1]
         );
+    }
+
+    #[test]
+    fn a_name_word_containing_the_query_outranks_another_word_one_typo_away() {
+        let q = Query::parse("reed");
+        let scored = rank_scored(&q, vec![candidate(1, "reid reedman", None, None)], 10);
+        let prefix_only = rank_scored(&q, vec![candidate(2, "reedman", None, None)], 10);
+        assert_eq!(scored[0].0, prefix_only[0].0);
+        let typo_only = rank_scored(&q, vec![candidate(3, "reid", None, None)], 10);
+        assert!(typo_only[0].0 < scored[0].0);
     }
 
     #[test]

@@ -13,9 +13,11 @@ use canopy_search::{
 use crate::backend::{Backend, Tx, on_read, on_tx};
 use crate::{Result, Store};
 
-/// How many candidates one index probe may return before ranking. Enough to hold every exact match of a
-/// real query, small enough that ranking stays far below a millisecond.
-const PROBE_LIMIT: i64 = 300;
+/// How many candidates one index probe may return before ranking: five pages of 20. Each candidate is a
+/// row read from the table, and at a million customers those reads, scattered over the file, were most of
+/// a lookup's time when a probe took 300 (a common surname matches thousands of rows, of which any few
+/// hundred are as arbitrary a sample as any hundred). A deeper page asks for more.
+const PROBE_LIMIT: i64 = 100;
 
 /// Below this many exact results, a lookup also tries names one typo away and names that sound the same.
 const TYPO_THRESHOLD: usize = 5;
@@ -39,6 +41,18 @@ fn prefix_end(prefix: &str) -> String {
 /// A double-quoted FTS5 string: the trigram tokenizer matches it as a substring.
 fn fts_phrase(word: &str) -> String {
     format!("\"{}\"", word.replace('"', "\"\""))
+}
+
+/// The first phone number past those starting with `prefix` (`+1` and a three-digit area code): the next
+/// area code, written in digits only so that the bound holds under any collation the column has.
+fn area_end(prefix: &str) -> String {
+    match prefix
+        .strip_prefix("+1")
+        .and_then(|a| a.parse::<u16>().ok())
+    {
+        Some(area) if area < 999 => format!("+1{:03}", area + 1),
+        _ => "+2".to_string(),
+    }
 }
 
 fn like_pattern(word: &str) -> String {
@@ -221,8 +235,10 @@ impl Store {
                     })
                     .collect::<Vec<_>>()
                     .join(" AND ");
+                // A range, not `substr(...) = ...`, so that the phone index narrows the rows the name
+                // index found before any is read (a bitmap AND), instead of reading every namesake.
                 let area_filter = if area_prefix.is_some() {
-                    format!(" AND substr(phone_e164, 1, 5) = ${}", n + 2)
+                    format!(" AND phone_e164 >= ${} AND phone_e164 < ${}", n + 2, n + 3)
                 } else {
                     String::new()
                 };
@@ -236,7 +252,7 @@ impl Store {
                 }
                 q = q.bind(limit);
                 if let Some(area) = &area_prefix {
-                    q = q.bind(area.clone());
+                    q = q.bind(area.clone()).bind(area_end(area));
                 }
                 Ok(q.fetch_all(pool).await?)
             }
@@ -244,32 +260,66 @@ impl Store {
     }
 
     /// Each query word with the dictionary words one edit away from it (for words long enough to allow a
-    /// typo) and those that sound the same.
+    /// typo) and those that sound the same, read with one lookup per dictionary table for all the words.
+    ///
+    /// When some query words are dictionary words and others are not ("sarah mixler"), only the others are
+    /// widened: a real name typed as stored is not the slip, and widening it too would make the probe
+    /// gather every sound-alike of "sarah" as well. When every word is a dictionary word, any may be the
+    /// slip ("reid" for Reed), so all are widened.
     async fn with_alternatives(&self, query: &Query) -> Result<Vec<Vec<String>>> {
+        let typo_words: Vec<&String> = query
+            .name_words
+            .iter()
+            .filter(|w| w.chars().count() >= MIN_TYPO_LEN)
+            .collect();
+        let variants: Vec<String> = typo_words
+            .iter()
+            .flat_map(|w| deletion_variants(w))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let near_terms = if variants.is_empty() {
+            Vec::new()
+        } else {
+            self.dictionary_lookup(
+                "SELECT DISTINCT term, term FROM name_terms WHERE variant",
+                &variants,
+            )
+            .await?
+        };
+        let sounds: Vec<String> = query
+            .name_sounds
+            .iter()
+            .flatten()
+            .cloned()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let sound_terms = if sounds.is_empty() {
+            Vec::new()
+        } else {
+            self.dictionary_lookup("SELECT sound, term FROM name_sounds WHERE sound", &sounds)
+                .await?
+        };
+        // Words too short for the dictionary have nothing to widen into, so they count as known.
+        let known =
+            |w: &String| w.chars().count() < MIN_TYPO_LEN || near_terms.iter().any(|(_, t)| t == w);
+        let widen_all = query.name_words.iter().all(known);
         let mut groups = Vec::with_capacity(query.name_words.len());
-        for (word, sounds) in query.name_words.iter().zip(&query.name_sounds) {
+        for (word, keys) in query.name_words.iter().zip(&query.name_sounds) {
             let mut alts = vec![word.clone()];
-            if word.chars().count() >= MIN_TYPO_LEN {
-                let variants = deletion_variants(word);
-                let terms = self
-                    .dictionary_lookup(
-                        "SELECT DISTINCT term FROM name_terms WHERE variant",
-                        &variants,
-                    )
-                    .await?;
-                alts.extend(
-                    terms
-                        .into_iter()
-                        .filter(|t| t != word && within_one_edit(word, t)),
-                );
-            }
-            if !sounds.is_empty() {
-                let terms = self
-                    .dictionary_lookup("SELECT DISTINCT term FROM name_sounds WHERE sound", sounds)
-                    .await?;
-                for term in terms {
-                    if !alts.contains(&term) {
-                        alts.push(term);
+            if widen_all || !known(word) {
+                if word.chars().count() >= MIN_TYPO_LEN {
+                    alts.extend(
+                        near_terms
+                            .iter()
+                            .filter(|(_, t)| t != word && within_one_edit(word, t))
+                            .map(|(_, t)| t.clone()),
+                    );
+                }
+                for (_, term) in sound_terms.iter().filter(|(k, _)| keys.contains(k)) {
+                    if !alts.contains(term) {
+                        alts.push(term.clone());
                     }
                 }
             }
@@ -278,18 +328,22 @@ impl Store {
         Ok(groups)
     }
 
-    /// `select` (ending in the key column) `IN (keys)`.
-    async fn dictionary_lookup(&self, select: &str, keys: &[String]) -> Result<Vec<String>> {
+    /// `select` (two columns, the second a dictionary word, ending in the key column) `IN (keys)`.
+    async fn dictionary_lookup(
+        &self,
+        select: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, String)>> {
         let placeholders: Vec<String> = (1..=keys.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{select} IN ({}) ORDER BY 1", placeholders.join(", "));
-        let terms: Vec<(String,)> = on_read!(self, |p| {
+        let sql = format!("{select} IN ({}) ORDER BY 2, 1", placeholders.join(", "));
+        on_read!(self, |p| {
             let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
             for k in keys {
                 q = q.bind(k);
             }
             q.fetch_all(p).await
-        })?;
-        Ok(terms.into_iter().map(|(t,)| t).collect())
+        })
+        .map_err(Into::into)
     }
 
     /// Files every dictionary word under its sound keys, once, for a database whose dictionary was filled
