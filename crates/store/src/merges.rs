@@ -1239,21 +1239,20 @@ impl Store {
             }
             None => (i64::MAX, String::new(), String::new()),
         };
-        let rows: Vec<(String, String, i64, String, String, i64)> = on_read!(self, |p| {
-            sqlx::query_as(
+        let sql = format!(
             "SELECT p.customer_a, p.customer_b, p.score, p.level, p.reasons, p.found_at FROM duplicate_pairs p \
-             JOIN customers ca ON ca.id = p.customer_a JOIN customers cb ON cb.id = p.customer_b \
-             WHERE ca.merged_into IS NULL AND cb.merged_into IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM duplicate_dismissals d WHERE d.customer_a = p.customer_a AND d.customer_b = p.customer_b) \
+             WHERE {OPEN_PAIR} \
              AND (p.score < $1 OR (p.score = $1 AND (p.customer_a > $2 OR (p.customer_a = $2 AND p.customer_b > $3)))) \
              ORDER BY p.score DESC, p.customer_a, p.customer_b LIMIT $4"
-        )
-        .bind(score_after)
-        .bind(&a_after)
-        .bind(&b_after)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(p)
-        .await
+        );
+        let rows: Vec<(String, String, i64, String, String, i64)> = on_read!(self, |p| {
+            sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(score_after)
+                .bind(&a_after)
+                .bind(&b_after)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(p)
+                .await
         })?;
         let more = rows.len() > limit as usize;
         let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
@@ -1433,6 +1432,30 @@ impl Store {
         }
         Ok((ids, profiles))
     }
+}
+
+/// The SQL condition under which a review-list pair `p` is still open: both profiles live (neither
+/// merged away nor erased) and no one said they are different people. The review list and erasure's
+/// "pending merge" read the same condition.
+const OPEN_PAIR: &str = "EXISTS (SELECT 1 FROM customers ca WHERE ca.id = p.customer_a AND ca.merged_into IS NULL \
+     AND ca.erased_at IS NULL) AND EXISTS (SELECT 1 FROM customers cb WHERE cb.id = p.customer_b \
+     AND cb.merged_into IS NULL AND cb.erased_at IS NULL) AND NOT EXISTS (SELECT 1 FROM duplicate_dismissals d \
+     WHERE d.customer_a = p.customer_a AND d.customer_b = p.customer_b)";
+
+/// A pending merge of `id`: the other profile of an open pair on the review list (the best-scoring one),
+/// which a manager has neither merged nor dismissed.
+pub(crate) async fn pending_pair_of(tx: &mut Tx, id: CustomerId) -> Result<Option<String>> {
+    let sql = format!(
+        "SELECT CASE WHEN p.customer_a = $1 THEN p.customer_b ELSE p.customer_a END FROM duplicate_pairs p \
+         WHERE (p.customer_a = $1 OR p.customer_b = $1) AND {OPEN_PAIR} \
+         ORDER BY p.score DESC, p.customer_a, p.customer_b LIMIT 1"
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_scalar(AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut **c)
+    .await)?)
 }
 
 #[derive(sqlx::FromRow)]

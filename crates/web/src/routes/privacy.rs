@@ -73,7 +73,7 @@ pub struct ErasureRequest {
 #[utoipa::path(post, path = "/api/v1/customers/{id}/erasure", tag = "privacy",
     params(("id" = String, Path)), request_body = ErasureRequest,
     responses((status = 200, body = Object), (status = 403, description = "Needs privacy:erase"),
-        (status = 409, description = "Open orders, or already erased"),
+        (status = 409, description = "`open_orders`, `pending_merge` (a pair on the duplicate review list), `merged_profile`, or `already_erased`"),
         (status = 422, description = "No reason given")))]
 async fn erase(
     State(state): State<AppState>,
