@@ -1139,6 +1139,119 @@ impl Store {
         Ok(scored)
     }
 
+    /// Likely duplicates among live profiles for many new people at once (an import): for each draft, the
+    /// profiles sharing one of its blocking keys (the bulk scan's, `canopy_matching::blocking_keys`) that
+    /// score "likely", best first. Candidates are read in chunks by last name and by date of birth, the
+    /// blocks a new person can share with someone whose phone, email and ID differ.
+    pub async fn likely_duplicates_of_new(
+        &self,
+        drafts: &[&CustomerDraft],
+    ) -> Result<Vec<Vec<DuplicateCandidate>>> {
+        let mut last_names: Vec<String> = drafts.iter().map(|d| d.name.last.clone()).collect();
+        last_names.sort();
+        last_names.dedup();
+        let mut dates: Vec<String> = drafts
+            .iter()
+            .filter_map(|d| d.date_of_birth.map(|b| b.to_string()))
+            .collect();
+        dates.sort();
+        dates.dedup();
+        let mut found: HashMap<CustomerId, Customer> = HashMap::new();
+        for (column, keys) in [("last_name", &last_names), ("date_of_birth", &dates)] {
+            for chunk in keys.chunks(500) {
+                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {column} IN ({}) \
+                     AND merged_into IS NULL AND erased_at IS NULL",
+                    list.join(", ")
+                );
+                let rows: Vec<CustomerRow> = on_read!(self, |p| {
+                    let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+                    for k in chunk {
+                        q = q.bind(k.as_str());
+                    }
+                    q.fetch_all(p).await
+                })?;
+                for row in rows {
+                    let c = Customer::try_from(row)?;
+                    found.insert(c.id, c);
+                }
+            }
+        }
+        let mut by_key: HashMap<String, Vec<CustomerId>> = HashMap::new();
+        let profiles: HashMap<CustomerId, Profile> = found
+            .values()
+            .map(|c| (c.id, Profile::from(&c.details)))
+            .collect();
+        for (id, p) in &profiles {
+            for key in canopy_matching::blocking_keys(p) {
+                by_key.entry(key).or_default().push(*id);
+            }
+        }
+        Ok(drafts
+            .iter()
+            .map(|draft| {
+                let profile = Profile::from(*draft);
+                let mut seen = HashSet::new();
+                let mut out: Vec<DuplicateCandidate> = canopy_matching::blocking_keys(&profile)
+                    .iter()
+                    .filter_map(|k| by_key.get(k))
+                    .flatten()
+                    .filter(|id| seen.insert(**id))
+                    .filter_map(|id| {
+                        let s = score(&profile, &profiles[id]);
+                        (s.level >= Level::Likely).then(|| DuplicateCandidate {
+                            customer: found[id].clone(),
+                            score: s,
+                        })
+                    })
+                    .collect();
+                out.sort_by(|a, b| {
+                    b.score
+                        .score
+                        .cmp(&a.score.score)
+                        .then(a.customer.id.cmp(&b.customer.id))
+                });
+                out
+            })
+            .collect())
+    }
+
+    /// The live profile each of these ids stands for (the end of its merges), for the ids that name a
+    /// customer who was not erased. An erased customer stands for no one: a row naming one is treated as a
+    /// new person, which the erasure tombstone then refuses.
+    pub async fn resolve_customers(
+        &self,
+        ids: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, CustomerId>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, merged_into FROM customers WHERE erased_at IS NULL AND id IN ({})",
+                list.join(", ")
+            );
+            let rows: Vec<(String, Option<String>)> = on_read!(self, |p| {
+                let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+                for id in chunk {
+                    q = q.bind(id.to_string());
+                }
+                q.fetch_all(p).await
+            })?;
+            for (id, merged_into) in rows {
+                let id: CustomerId = id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("customer id {id:?}")))?;
+                let live = match merged_into {
+                    None => id,
+                    Some(_) => self.resolve_customer(id).await?,
+                };
+                out.insert(id, live);
+            }
+        }
+        Ok(out)
+    }
+
     async fn dismissed_with(&self, id: CustomerId) -> Result<HashSet<CustomerId>> {
         let rows: Vec<(String, String)> = on_read!(self, |p| {
             sqlx::query_as(
@@ -1465,7 +1578,7 @@ struct SeqRow {
     customer: CustomerRow,
 }
 
-async fn dismiss_in(
+pub(crate) async fn dismiss_in(
     tx: &mut Tx,
     a: CustomerId,
     b: CustomerId,

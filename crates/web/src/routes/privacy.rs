@@ -69,7 +69,7 @@ pub struct ErasureRequest {
 }
 
 /// Erases the customer's personal data; sales records stay without identity. Refused (409) while
-/// orders are open.
+/// orders are open, a merge is pending (a pair on the review list), or the profile was merged away.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/erasure", tag = "privacy",
     params(("id" = String, Path)), request_body = ErasureRequest,
     responses((status = 200, body = Object), (status = 403, description = "Needs privacy:erase"),
