@@ -39,12 +39,16 @@ struct ImportCustomersArgs {
     /// Column mapping overrides, e.g. `--map "Cell=phone,Member Since=ignore"`. Fields: first_name,
     /// last_name, name, phone, email, date_of_birth, customer_type, id_number, id_kind, id_jurisdiction,
     /// id_expiry, address_line1, address_line2, city, state, postal_code, country, loyalty_points, groups,
-    /// notes, sms_opt_in, email_opt_in, ignore.
+    /// notes, sms_opt_in, email_opt_in, id (a Canopy customer id), ignore.
     #[arg(long, value_delimiter = ',')]
     map: Vec<String>,
     /// Disclosure version recorded with marketing opt-ins carried over from the old system.
     #[arg(long)]
     consent_disclosure: Option<String>,
+    /// Create the rows reported as `likely_duplicate` anyway (staff checked them), recording each pair
+    /// as "not the same person".
+    #[arg(long)]
+    different_people: bool,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -84,6 +88,7 @@ pub async fn import(args: ImportArgs, file: &FileConfig) -> anyhow::Result<ExitC
         .date();
     let mut options = ImportOptions::new(settings.phone_region, today);
     options.dry_run = args.dry_run;
+    options.different_people = args.different_people;
     options.map = args.map;
     options.source = args.file.file_name().map_or_else(
         || args.file.display().to_string(),

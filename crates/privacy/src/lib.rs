@@ -50,9 +50,16 @@ pub enum ErasureRefusal {
         "the customer has {0} open order(s); complete or cancel them before erasing the customer"
     )]
     OpenOrders(usize),
-    /// A merge of this profile is pending; erasing one side would leave the merge half done.
-    #[error("a merge of this customer is pending; finish or undo it before erasing the customer")]
-    PendingMerge,
+    /// The person may have a second profile: a pair on the duplicate review list that no manager has
+    /// merged or dismissed yet. Erasing one profile would leave the person's data in the other.
+    #[error(
+        "the customer may be the same person as customer {0} (a pair on the duplicate review list); \
+         merge or dismiss the pair before erasing the customer"
+    )]
+    PendingMerge(String),
+    /// The profile was merged into another; the person's data now lives with the survivor.
+    #[error("this profile was merged into customer {0}; erase that customer instead")]
+    MergedProfile(String),
     #[error("the customer was already erased")]
     AlreadyErased,
 }
@@ -62,26 +69,38 @@ impl ErasureRefusal {
     pub fn code(&self) -> &'static str {
         match self {
             ErasureRefusal::OpenOrders(_) => "open_orders",
-            ErasureRefusal::PendingMerge => "pending_merge",
+            ErasureRefusal::PendingMerge(_) => "pending_merge",
+            ErasureRefusal::MergedProfile(_) => "merged_profile",
             ErasureRefusal::AlreadyErased => "already_erased",
         }
     }
 }
 
+/// What an erasure depends on, as the store found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ErasureFacts {
+    pub already_erased: bool,
+    /// The survivor this profile was merged into, if it was.
+    pub merged_into: Option<String>,
+    /// Orders still to be handed over (received, ready, out for delivery).
+    pub open_orders: usize,
+    /// Another live profile paired with this one on the review list, neither merged nor dismissed.
+    pub pending_merge_with: Option<String>,
+}
+
 /// Whether an erasure may go ahead, given what still depends on the person.
-pub fn erasure_refusal(
-    already_erased: bool,
-    open_orders: usize,
-    pending_merge: bool,
-) -> Option<ErasureRefusal> {
-    if already_erased {
+pub fn erasure_refusal(facts: &ErasureFacts) -> Option<ErasureRefusal> {
+    if facts.already_erased {
         Some(ErasureRefusal::AlreadyErased)
-    } else if open_orders > 0 {
-        Some(ErasureRefusal::OpenOrders(open_orders))
-    } else if pending_merge {
-        Some(ErasureRefusal::PendingMerge)
+    } else if let Some(survivor) = &facts.merged_into {
+        Some(ErasureRefusal::MergedProfile(survivor.clone()))
+    } else if facts.open_orders > 0 {
+        Some(ErasureRefusal::OpenOrders(facts.open_orders))
     } else {
-        None
+        facts
+            .pending_merge_with
+            .clone()
+            .map(ErasureRefusal::PendingMerge)
     }
 }
 
@@ -207,17 +226,26 @@ mod tests {
 
     #[test]
     fn erasure_waits_for_open_orders_and_pending_merges() {
-        assert_eq!(erasure_refusal(false, 0, false), None);
+        let facts = |erased, merged: Option<&str>, open, pair: Option<&str>| ErasureFacts {
+            already_erased: erased,
+            merged_into: merged.map(str::to_string),
+            open_orders: open,
+            pending_merge_with: pair.map(str::to_string),
+        };
+        assert_eq!(erasure_refusal(&facts(false, None, 0, None)), None);
         assert_eq!(
-            erasure_refusal(false, 2, true),
+            erasure_refusal(&facts(false, None, 2, Some("b"))),
             Some(ErasureRefusal::OpenOrders(2))
         );
+        let pending = erasure_refusal(&facts(false, None, 0, Some("b"))).unwrap();
+        assert_eq!(pending.code(), "pending_merge");
+        assert!(pending.to_string().contains("customer b"), "{pending}");
         assert_eq!(
-            erasure_refusal(false, 0, true).map(|r| r.code()),
-            Some("pending_merge")
+            erasure_refusal(&facts(false, Some("s"), 0, None)).map(|r| r.code()),
+            Some("merged_profile")
         );
         assert_eq!(
-            erasure_refusal(true, 0, false),
+            erasure_refusal(&facts(true, Some("s"), 1, Some("b"))),
             Some(ErasureRefusal::AlreadyErased)
         );
     }

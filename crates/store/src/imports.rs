@@ -42,6 +42,9 @@ pub struct CustomerImport {
     pub new_groups: Vec<(GroupId, String)>,
     /// Group memberships to add; pairs that already exist are skipped.
     pub memberships: Vec<(GroupId, CustomerId)>,
+    /// New customers staff said are not the likely duplicates found for them: `(new, existing)` pairs
+    /// recorded as "not the same person" (audited), as at intake.
+    pub dismissals: Vec<(CustomerId, CustomerId)>,
 }
 
 impl CustomerImport {
@@ -107,13 +110,15 @@ impl Store {
         Ok(found.into_values().collect())
     }
 
-    /// Customers with any of these last names (exact), for matching rows that carry no phone, email or ID.
+    /// Live customers (not merged away, not erased) with any of these last names (exact), for matching
+    /// rows that carry no phone, email or ID.
     pub async fn customers_by_last_names(&self, last_names: &[String]) -> Result<Vec<Customer>> {
         let mut found = Vec::new();
         for chunk in last_names.chunks(KEYS_PER_QUERY) {
             let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE last_name IN ({})",
+                "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE last_name IN ({}) \
+                 AND merged_into IS NULL AND erased_at IS NULL",
                 list.join(", ")
             );
             let rows: Vec<CustomerRow> = on_read!(self, |p| {
@@ -229,6 +234,9 @@ impl Store {
         crate::groups::create_groups(&mut tx, &import.new_groups, actor, now).await?;
         let memberships =
             crate::groups::insert_memberships(&mut tx, &import.memberships, now).await?;
+        for (new, existing) in &import.dismissals {
+            crate::merges::dismiss_in(&mut tx, *new, *existing, "import", actor, now).await?;
+        }
 
         if events::has_subscribers(&mut tx, EventKind::CustomerCreated).await? {
             let created: Vec<(String, serde_json::Value)> = import

@@ -1139,6 +1139,119 @@ impl Store {
         Ok(scored)
     }
 
+    /// Likely duplicates among live profiles for many new people at once (an import): for each draft, the
+    /// profiles sharing one of its blocking keys (the bulk scan's, `canopy_matching::blocking_keys`) that
+    /// score "likely", best first. Candidates are read in chunks by last name and by date of birth, the
+    /// blocks a new person can share with someone whose phone, email and ID differ.
+    pub async fn likely_duplicates_of_new(
+        &self,
+        drafts: &[&CustomerDraft],
+    ) -> Result<Vec<Vec<DuplicateCandidate>>> {
+        let mut last_names: Vec<String> = drafts.iter().map(|d| d.name.last.clone()).collect();
+        last_names.sort();
+        last_names.dedup();
+        let mut dates: Vec<String> = drafts
+            .iter()
+            .filter_map(|d| d.date_of_birth.map(|b| b.to_string()))
+            .collect();
+        dates.sort();
+        dates.dedup();
+        let mut found: HashMap<CustomerId, Customer> = HashMap::new();
+        for (column, keys) in [("last_name", &last_names), ("date_of_birth", &dates)] {
+            for chunk in keys.chunks(500) {
+                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let sql = format!(
+                    "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE {column} IN ({}) \
+                     AND merged_into IS NULL AND erased_at IS NULL",
+                    list.join(", ")
+                );
+                let rows: Vec<CustomerRow> = on_read!(self, |p| {
+                    let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+                    for k in chunk {
+                        q = q.bind(k.as_str());
+                    }
+                    q.fetch_all(p).await
+                })?;
+                for row in rows {
+                    let c = Customer::try_from(row)?;
+                    found.insert(c.id, c);
+                }
+            }
+        }
+        let mut by_key: HashMap<String, Vec<CustomerId>> = HashMap::new();
+        let profiles: HashMap<CustomerId, Profile> = found
+            .values()
+            .map(|c| (c.id, Profile::from(&c.details)))
+            .collect();
+        for (id, p) in &profiles {
+            for key in canopy_matching::blocking_keys(p) {
+                by_key.entry(key).or_default().push(*id);
+            }
+        }
+        Ok(drafts
+            .iter()
+            .map(|draft| {
+                let profile = Profile::from(*draft);
+                let mut seen = HashSet::new();
+                let mut out: Vec<DuplicateCandidate> = canopy_matching::blocking_keys(&profile)
+                    .iter()
+                    .filter_map(|k| by_key.get(k))
+                    .flatten()
+                    .filter(|id| seen.insert(**id))
+                    .filter_map(|id| {
+                        let s = score(&profile, &profiles[id]);
+                        (s.level >= Level::Likely).then(|| DuplicateCandidate {
+                            customer: found[id].clone(),
+                            score: s,
+                        })
+                    })
+                    .collect();
+                out.sort_by(|a, b| {
+                    b.score
+                        .score
+                        .cmp(&a.score.score)
+                        .then(a.customer.id.cmp(&b.customer.id))
+                });
+                out
+            })
+            .collect())
+    }
+
+    /// The live profile each of these ids stands for (the end of its merges), for the ids that name a
+    /// customer who was not erased. An erased customer stands for no one: a row naming one is treated as a
+    /// new person, which the erasure tombstone then refuses.
+    pub async fn resolve_customers(
+        &self,
+        ids: &[CustomerId],
+    ) -> Result<HashMap<CustomerId, CustomerId>> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT id, merged_into FROM customers WHERE erased_at IS NULL AND id IN ({})",
+                list.join(", ")
+            );
+            let rows: Vec<(String, Option<String>)> = on_read!(self, |p| {
+                let mut q = sqlx::query_as(AssertSqlSafe(sql.clone()));
+                for id in chunk {
+                    q = q.bind(id.to_string());
+                }
+                q.fetch_all(p).await
+            })?;
+            for (id, merged_into) in rows {
+                let id: CustomerId = id
+                    .parse()
+                    .map_err(|_| StoreError::Corrupt(format!("customer id {id:?}")))?;
+                let live = match merged_into {
+                    None => id,
+                    Some(_) => self.resolve_customer(id).await?,
+                };
+                out.insert(id, live);
+            }
+        }
+        Ok(out)
+    }
+
     async fn dismissed_with(&self, id: CustomerId) -> Result<HashSet<CustomerId>> {
         let rows: Vec<(String, String)> = on_read!(self, |p| {
             sqlx::query_as(
@@ -1239,21 +1352,20 @@ impl Store {
             }
             None => (i64::MAX, String::new(), String::new()),
         };
-        let rows: Vec<(String, String, i64, String, String, i64)> = on_read!(self, |p| {
-            sqlx::query_as(
+        let sql = format!(
             "SELECT p.customer_a, p.customer_b, p.score, p.level, p.reasons, p.found_at FROM duplicate_pairs p \
-             JOIN customers ca ON ca.id = p.customer_a JOIN customers cb ON cb.id = p.customer_b \
-             WHERE ca.merged_into IS NULL AND cb.merged_into IS NULL \
-             AND NOT EXISTS (SELECT 1 FROM duplicate_dismissals d WHERE d.customer_a = p.customer_a AND d.customer_b = p.customer_b) \
+             WHERE {OPEN_PAIR} \
              AND (p.score < $1 OR (p.score = $1 AND (p.customer_a > $2 OR (p.customer_a = $2 AND p.customer_b > $3)))) \
              ORDER BY p.score DESC, p.customer_a, p.customer_b LIMIT $4"
-        )
-        .bind(score_after)
-        .bind(&a_after)
-        .bind(&b_after)
-        .bind(i64::from(limit) + 1)
-        .fetch_all(p)
-        .await
+        );
+        let rows: Vec<(String, String, i64, String, String, i64)> = on_read!(self, |p| {
+            sqlx::query_as(AssertSqlSafe(sql.clone()))
+                .bind(score_after)
+                .bind(&a_after)
+                .bind(&b_after)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(p)
+                .await
         })?;
         let more = rows.len() > limit as usize;
         let rows: Vec<_> = rows.into_iter().take(limit as usize).collect();
@@ -1435,6 +1547,30 @@ impl Store {
     }
 }
 
+/// The SQL condition under which a review-list pair `p` is still open: both profiles live (neither
+/// merged away nor erased) and no one said they are different people. The review list and erasure's
+/// "pending merge" read the same condition.
+const OPEN_PAIR: &str = "EXISTS (SELECT 1 FROM customers ca WHERE ca.id = p.customer_a AND ca.merged_into IS NULL \
+     AND ca.erased_at IS NULL) AND EXISTS (SELECT 1 FROM customers cb WHERE cb.id = p.customer_b \
+     AND cb.merged_into IS NULL AND cb.erased_at IS NULL) AND NOT EXISTS (SELECT 1 FROM duplicate_dismissals d \
+     WHERE d.customer_a = p.customer_a AND d.customer_b = p.customer_b)";
+
+/// A pending merge of `id`: the other profile of an open pair on the review list (the best-scoring one),
+/// which a manager has neither merged nor dismissed.
+pub(crate) async fn pending_pair_of(tx: &mut Tx, id: CustomerId) -> Result<Option<String>> {
+    let sql = format!(
+        "SELECT CASE WHEN p.customer_a = $1 THEN p.customer_b ELSE p.customer_a END FROM duplicate_pairs p \
+         WHERE (p.customer_a = $1 OR p.customer_b = $1) AND {OPEN_PAIR} \
+         ORDER BY p.score DESC, p.customer_a, p.customer_b LIMIT 1"
+    );
+    Ok(on_tx!(tx, |c| sqlx::query_scalar(AssertSqlSafe(
+        sql.clone()
+    ))
+    .bind(id.to_string())
+    .fetch_optional(&mut **c)
+    .await)?)
+}
+
 #[derive(sqlx::FromRow)]
 struct SeqRow {
     seq: i64,
@@ -1442,7 +1578,7 @@ struct SeqRow {
     customer: CustomerRow,
 }
 
-async fn dismiss_in(
+pub(crate) async fn dismiss_in(
     tx: &mut Tx,
     a: CustomerId,
     b: CustomerId,

@@ -534,8 +534,8 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { entity: "customer" })?;
         let key = id.to_string();
-        let (erased,): (Option<i64>,) = on_tx!(&mut tx, |c| {
-            sqlx::query_as("SELECT erased_at FROM customers WHERE id = $1")
+        let (erased, merged_into): (Option<i64>, Option<String>) = on_tx!(&mut tx, |c| {
+            sqlx::query_as("SELECT erased_at, merged_into FROM customers WHERE id = $1")
                 .bind(&key)
                 .fetch_one(&mut **c)
                 .await
@@ -558,13 +558,13 @@ impl Store {
             }
             q.fetch_one(&mut **c).await
         })?;
-        // Customer merges do not exist in this schema; a pending one would refuse here too.
-        let pending_merge = false;
-        if let Some(refusal) = canopy_privacy::erasure_refusal(
-            erased.is_some(),
-            usize::try_from(open_orders).unwrap_or(usize::MAX),
-            pending_merge,
-        ) {
+        let facts = canopy_privacy::ErasureFacts {
+            already_erased: erased.is_some(),
+            merged_into,
+            open_orders: usize::try_from(open_orders).unwrap_or(usize::MAX),
+            pending_merge_with: crate::merges::pending_pair_of(&mut tx, id).await?,
+        };
+        if let Some(refusal) = canopy_privacy::erasure_refusal(&facts) {
             drop(tx);
             let mut log = self.begin().await?;
             log_request(

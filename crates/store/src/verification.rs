@@ -675,22 +675,25 @@ impl Store {
         self.first_by_id(found).await
     }
 
-    /// Customers with this name and date of birth (names compared case-insensitively).
+    /// Live customers (not merged away or erased) with this name and date of birth (names compared
+    /// case-insensitively).
     pub async fn customers_by_name_and_birth_date(
         &self,
         first_name: &str,
         last_name: &str,
         date_of_birth: jiff::civil::Date,
     ) -> Result<Vec<Customer>> {
-        let rows: Vec<(String,)> = on_read!(self, |p| sqlx::query_as(
+        let rows: Vec<(String,)> = on_read!(self, |p| {
+            sqlx::query_as(
             "SELECT id FROM customers WHERE date_of_birth = $2 AND LOWER(last_name) = $1 \
-             AND LOWER(first_name) = $3 ORDER BY id LIMIT 10"
+             AND LOWER(first_name) = $3 AND merged_into IS NULL AND erased_at IS NULL ORDER BY id LIMIT 10"
         )
         .bind(last_name.to_lowercase())
         .bind(date_of_birth.to_string())
         .bind(first_name.to_lowercase())
         .fetch_all(p)
-        .await)?;
+        .await
+        })?;
         let ids: Vec<CustomerId> = rows
             .into_iter()
             .filter_map(|(id,)| id.parse().ok())

@@ -6,6 +6,9 @@ use std::fmt;
 /// A customer field an import can fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Field {
+    /// A Canopy customer id (our own export's `id`): the row lands on that customer, or on the profile it
+    /// was merged into. Ids from other systems (not a Canopy id, or naming no customer) are ignored.
+    CustomerId,
     FirstName,
     MiddleName,
     LastName,
@@ -38,6 +41,11 @@ pub enum Field {
 /// (field, canonical name, aliases). Aliases are compared lower-cased with everything but letters and
 /// digits removed, so "E-mail Address" matches `emailaddress`.
 const FIELDS: &[(Field, &str, &[&str])] = &[
+    (
+        Field::CustomerId,
+        "id",
+        &["id", "customerid", "canopyid", "canopycustomerid"],
+    ),
     (
         Field::FirstName,
         "first_name",

@@ -41,6 +41,9 @@ pub struct ImportOptions {
     /// Where the file came from (e.g. its name), for the reason of opening loyalty balances:
     /// "Opening balance imported from …".
     pub source: String,
+    /// Staff checked the file's new people against the likely duplicates the import reported: create
+    /// them anyway and record each pair as "not the same person" (as intake's `different_person`).
+    pub different_people: bool,
 }
 
 impl ImportOptions {
@@ -52,6 +55,7 @@ impl ImportOptions {
             dry_run: false,
             consent_disclosure: "imported from previous system".into(),
             source: "previous system".into(),
+            different_people: false,
         }
     }
 }
@@ -146,6 +150,8 @@ pub enum ImportError {
 /// One row after parsing: the customer fields plus what an import carries besides them.
 struct Row {
     line: u64,
+    /// The Canopy customer the row names by id, when it names one (see [`Field::CustomerId`]).
+    customer_id: Option<CustomerId>,
     patch: CustomerPatch,
     draft: CustomerDraft,
     note: Option<String>,
@@ -437,6 +443,8 @@ fn parse_row(
     };
     Ok(Row {
         line,
+        // Only a Canopy id can name a customer here; another system's own ids are ignored.
+        customer_id: get(Field::CustomerId).and_then(|raw| raw.parse().ok()),
         note: get(Field::Notes),
         sms_opt_in: opt_in(Field::SmsOptIn)?,
         email_opt_in: opt_in(Field::EmailOptIn)?,
@@ -685,6 +693,19 @@ pub async fn import_customers<R: Read>(
     for c in store.customers_by_keys(&phones, &emails, &ids).await? {
         existing.insert(c.id, c);
     }
+    // Rows naming a Canopy customer by id land on that customer, or on the profile it was merged into.
+    let named: Vec<CustomerId> = rows.iter().filter_map(|(r, _)| r.customer_id).collect();
+    let resolved = store.resolve_customers(&named).await?;
+    let mut survivors: Vec<CustomerId> = resolved
+        .values()
+        .copied()
+        .filter(|id| !existing.contains_key(id))
+        .collect();
+    survivors.sort();
+    survivors.dedup();
+    for c in store.customers_by_ids(&survivors).await? {
+        existing.insert(c.id, c);
+    }
     let keyless_names: Vec<String> = rows
         .iter()
         .filter(|(_, k)| k.is_empty())
@@ -734,7 +755,11 @@ pub async fn import_customers<R: Read>(
         if let Some(id) = keys.id.as_ref().and_then(|k| by_id.get(k)) {
             found.push(("ID number", *id));
         }
-        if keys.is_empty() {
+        let by_customer_id = row.customer_id.and_then(|id| resolved.get(&id));
+        if let Some(id) = by_customer_id {
+            found.push(("id", *id));
+        }
+        if keys.is_empty() && by_customer_id.is_none() {
             let key = (
                 row.draft.name.first.to_lowercase(),
                 row.draft.name.last.to_lowercase(),
@@ -792,6 +817,52 @@ pub async fn import_customers<R: Read>(
         matched.push((row, target));
     }
 
+    // Likely duplicates: a new person who looks like a live profile (by the bulk scan's blocking keys and
+    // the intake's score) is a row error, unless staff said the file's new people are different people.
+    let new_drafts: Vec<&CustomerDraft> = matched
+        .iter()
+        .filter(|(_, target)| target.is_none())
+        .map(|(row, _)| &row.draft)
+        .collect();
+    let mut likely = store
+        .likely_duplicates_of_new(&new_drafts)
+        .await?
+        .into_iter();
+    let mut dismiss_for_line: HashMap<u64, Vec<CustomerId>> = HashMap::new();
+    let mut unique_matched = Vec::with_capacity(matched.len());
+    for (row, target) in matched {
+        if target.is_none() {
+            let candidates = likely.next().unwrap_or_default();
+            if let Some(best) = candidates.first() {
+                if !options.different_people {
+                    let c = &best.customer;
+                    outcomes.insert(
+                        row.line,
+                        RowOutcome::Error {
+                            column: None,
+                            field: None,
+                            code: "likely_duplicate".into(),
+                            message: format!(
+                                "likely the same person as customer {} ({} {}): {}; add that customer's \
+                                 phone, email or id to the row, or import with different_people if they \
+                                 are not",
+                                c.id,
+                                c.details.name.first,
+                                c.details.name.last,
+                                best.score.explanation
+                            ),
+                        },
+                    );
+                    continue;
+                }
+                dismiss_for_line
+                    .insert(row.line, candidates.iter().map(|d| d.customer.id).collect());
+            }
+        }
+        unique_matched.push((row, target));
+    }
+    let matched = unique_matched;
+
     // Pass 3: decide each row's changes.
     let matched_ids: Vec<CustomerId> = matched.iter().filter_map(|(_, id)| *id).collect();
     let notes = store.note_bodies(&matched_ids).await?;
@@ -806,6 +877,9 @@ pub async fn import_customers<R: Read>(
         let (customer_id, mut changes) = match target {
             None => {
                 let id = CustomerId::new();
+                for existing in dismiss_for_line.remove(&row.line).unwrap_or_default() {
+                    plan.dismissals.push((id, existing));
+                }
                 plan.creates.push(NewCustomerRecord {
                     id,
                     draft: row.draft.clone(),

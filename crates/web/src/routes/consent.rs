@@ -151,7 +151,7 @@ async fn record(
 ) -> ApiResult<(StatusCode, Json<ConsentView>)> {
     caller.require(Permission::CustomersWrite)?;
     let ApiJson(input) = body?;
-    let id = parse_id(&id)?;
+    let id = crate::routes::customers::live_id(&state, &id).await?;
     let change = input.into_change(caller.actor.address.clone())?;
     state
         .store

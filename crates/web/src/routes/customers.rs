@@ -287,6 +287,12 @@ fn parse_id(raw: &str) -> ApiResult<CustomerId> {
     raw.parse().map_err(|_| ApiError::not_found("customer"))
 }
 
+/// The live profile a write naming `raw` lands on: the customer itself, or the survivor it was merged
+/// into (an online store or integration that still holds a merged-away id keeps working).
+pub(crate) async fn live_id(state: &AppState, raw: &str) -> ApiResult<CustomerId> {
+    Ok(state.store.resolve_customer(parse_id(raw)?).await?)
+}
+
 /// Lists customers, or searches them when `q` is given (best match first).
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(ListParams, FilterParams),
     responses((status = 200, body = CustomerList), (status = 400, description = "Bad parameter")))]
@@ -435,6 +441,7 @@ async fn read(
 }
 
 /// Partial update as a JSON merge patch (RFC 7396): fields left out stay as they are, `null` clears one.
+/// A merged-away id updates the survivor it was merged into (the answer shows the survivor).
 #[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = String, Path)), request_body = Object,
     responses((status = 200, body = CustomerView), (status = 404, description = "No such customer"),
         (status = 409, description = "Conflicts with another customer"), (status = 422, description = "A field is invalid")))]
@@ -446,7 +453,7 @@ async fn update(
 ) -> ApiResult<Json<CustomerView>> {
     caller.require(Permission::CustomersWrite)?;
     let ApiJson(patch) = body?;
-    let id = parse_id(&id)?;
+    let id = live_id(&state, &id).await?;
     if !patch.is_object() {
         return Err(ApiError::bad_request(
             "invalid_body",
@@ -536,7 +543,12 @@ async fn add_note(
     let body = text::required("body", &input.body, 4000)?;
     let note = state
         .store
-        .add_note(parse_id(&id)?, body, &caller.actor, state.now())
+        .add_note(
+            live_id(&state, &id).await?,
+            body,
+            &caller.actor,
+            state.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(note)))
 }

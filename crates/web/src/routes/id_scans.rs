@@ -210,6 +210,9 @@ pub struct ScanResult {
     pub customer: Option<CustomerView>,
     /// Other profiles with the same name and date of birth (possible duplicates).
     pub other_candidates: Vec<CustomerView>,
+    /// When no profile matched: live profiles that are likely the same person (the check
+    /// `POST /api/v1/customers` makes, so staff can open one before creating a second).
+    pub likely_duplicates: Vec<crate::routes::merges::CandidateView>,
     /// When no profile matched: fields to post to `/api/v1/customers`.
     #[schema(value_type = Option<Object>)]
     pub new_profile: Option<CustomerPatch>,
@@ -271,6 +274,19 @@ pub async fn scan(
         store.as_ref(),
     );
     let new_profile = loaded.is_none().then(|| new_profile(&card));
+    let mut likely_duplicates = Vec::new();
+    if let Some(draft) = new_profile
+        .clone()
+        .and_then(|p| p.validate(state.settings.phone_region, state.today()).ok())
+    {
+        likely_duplicates = state
+            .store
+            .duplicate_candidates(&draft, None, canopy_matching::Level::Likely, 10)
+            .await?
+            .iter()
+            .map(crate::routes::merges::CandidateView::from)
+            .collect();
+    }
     let other_candidates = CustomerView::load_many(&state, others).await?;
     Ok(Json(ScanResult {
         method,
@@ -280,6 +296,7 @@ pub async fn scan(
         matched_by,
         customer: loaded,
         other_candidates,
+        likely_duplicates,
         new_profile,
     }))
 }

@@ -49,6 +49,10 @@ pub struct ImportParams {
     map: Option<String>,
     /// Disclosure version recorded with marketing opt-ins carried over from the old system.
     consent_disclosure: Option<String>,
+    /// `true` once staff checked the rows reported as `likely_duplicate`: they are created anyway and
+    /// each pair is recorded as "not the same person".
+    #[serde(default)]
+    different_people: bool,
 }
 
 /// Imports customers from another POS's CSV (the request body, first row = column names). Every row is
@@ -70,6 +74,7 @@ async fn import_customers(
     require_bulk(&caller)?;
     let mut options = ImportOptions::new(state.settings.phone_region, state.today());
     options.dry_run = params.dry_run;
+    options.different_people = params.different_people;
     options.map = params
         .map
         .as_deref()

@@ -69,11 +69,11 @@ pub struct ErasureRequest {
 }
 
 /// Erases the customer's personal data; sales records stay without identity. Refused (409) while
-/// orders are open.
+/// orders are open, a merge is pending (a pair on the review list), or the profile was merged away.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/erasure", tag = "privacy",
     params(("id" = String, Path)), request_body = ErasureRequest,
     responses((status = 200, body = Object), (status = 403, description = "Needs privacy:erase"),
-        (status = 409, description = "Open orders, or already erased"),
+        (status = 409, description = "`open_orders`, `pending_merge` (a pair on the duplicate review list), `merged_profile`, or `already_erased`"),
         (status = 422, description = "No reason given")))]
 async fn erase(
     State(state): State<AppState>,

@@ -447,3 +447,89 @@ both_engines!(
         assert_eq!(res.status, 201, "{:?}", res.body);
     }
 );
+
+async fn import_csv(app: &TestApp, query: &str, csv: String) -> Response {
+    app.post_raw(
+        &format!("/api/v1/imports/customers{query}"),
+        "text/csv",
+        csv.into_bytes(),
+    )
+    .await
+}
+
+both_engines!(
+    async fn an_import_or_a_sync_naming_a_merged_away_id_lands_on_the_survivor(app) {
+        let sarah = customer(&app, person("Sarah", "3035550142", "CO111")).await;
+        let sara = customer(&app, person("Sara", "3035550177", "CO222")).await;
+        let merged = merge(&app, &sarah, &sara, json!({"phone": "survivor", "email": "survivor"})).await;
+        assert_eq!(merged.status, 201, "{:?}", merged.body);
+
+        // A re-import of an export taken before the merge: the row names the merged-away id and its
+        // old phone, which the survivor did not keep.
+        let csv = format!("id,first_name,last_name,phone,email\n{sara},Sara,Miller,3035550177,sara@example.com\n");
+        let res = import_csv(&app, "", csv).await;
+
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        let row = &res.body["rows"][0];
+        assert_eq!((row["action"].as_str(), row["customer_id"].as_str()), (Some("update"), Some(sarah.as_str())), "{row}");
+        assert_eq!(res.body["summary"]["created"], 0);
+        assert_eq!(app.get(&format!("/api/v1/customers/{sarah}")).await.body["email"], "sara@example.com");
+
+        // The online store still holds the merged-away id and syncs a change through the API.
+        let synced = app.patch(&format!("/api/v1/customers/{sara}"), json!({"preferred_name": "Sadie"})).await;
+        assert_eq!(synced.status, 200, "{:?}", synced.body);
+        assert_eq!(synced.body["id"], sarah.as_str());
+        assert_eq!(app.get(&format!("/api/v1/customers/{sarah}")).await.body["preferred_name"], "Sadie");
+        let away = app.get(&format!("/api/v1/customers/{sara}")).await.body;
+        assert_eq!((away["merged_into"].as_str(), away["preferred_name"].is_null()), (Some(sarah.as_str()), true));
+        let note = app.post(&format!("/api/v1/customers/{sara}/notes"), json!({"body": "asked for delivery"})).await;
+        assert_eq!(note.status, 201, "{:?}", note.body);
+        let notes = app.get(&format!("/api/v1/customers/{sarah}/notes")).await.body;
+        assert!(notes["items"].as_array().unwrap().iter().any(|n| n["body"] == "asked for delivery"), "{notes}");
+    }
+);
+
+both_engines!(
+    async fn an_import_refuses_a_likely_duplicate_unless_told_they_are_different_people(app) {
+        let jon = customer(&app, json!({"first_name": "Jon", "last_name": "Smith", "date_of_birth": "1988-04-02",
+            "phone": "3035550100"})).await;
+        let csv = "First Name,Last Name,DOB,Cell\nJonathan,Smith,1988-04-02,303-555-0199\nOtto,Berg,1950-06-06,303-555-0111\n";
+
+        let res = import_csv(&app, "", csv.to_string()).await;
+
+        assert_eq!((res.status, res.error_code()), (422, "import_rejected"), "{:?}", res.body);
+        let rows = &res.body["error"]["report"]["rows"];
+        assert_eq!(rows[0]["code"], "likely_duplicate", "{rows}");
+        let message = rows[0]["message"].as_str().unwrap();
+        assert!(message.contains(&jon) && message.contains("nickname"), "{message}");
+        assert_eq!(rows[1]["action"], "create");
+        assert_eq!(app.get("/api/v1/customers?q=Berg").await.body["items"].as_array().unwrap().len(), 0,
+            "nothing written");
+
+        let res = import_csv(&app, "?different_people=true", csv.to_string()).await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        assert_eq!(res.body["summary"]["created"], 2);
+        let jonathan = res.body["rows"][0]["customer_id"].as_str().unwrap().to_string();
+        let dupes = app.get(&format!("/api/v1/customers/{jonathan}/duplicates")).await;
+        assert_eq!(dupes.body["items"].as_array().unwrap().len(), 0, "recorded as different people: {:?}", dupes.body);
+    }
+);
+
+both_engines!(
+    async fn an_id_scan_with_no_profile_shows_likely_duplicates_with_their_reasons(app) {
+        let bill = customer(&app, json!({"first_name": "Bill", "last_name": "Ortega", "date_of_birth": "1979-11-23",
+            "phone": "3035550123"})).await;
+        let card = "@\n\u{1e}\rANSI 636020080002DL00410230ZC02710010DLDAQ987-654-321\nDCSORTEGA\nDACWILLIAM\nDADANN\n\
+             DBB11231979\nDBA01012099\nDBD01012022\nDBC1\nDAG9 ELM ST\nDAIDENVER\nDAJCO\nDAK802020000  \nDCGUSA\n\
+             DDEN\nDDFN\nDDGN\rZCZCAX\r";
+
+        let res = app.post("/api/v1/id-scans", json!({"payload": card})).await;
+
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        assert!(res.body["customer"].is_null(), "{:?}", res.body);
+        let likely = res.body["likely_duplicates"].as_array().unwrap();
+        assert_eq!(likely.len(), 1, "{:?}", res.body);
+        assert_eq!(likely[0]["customer"]["id"], bill.as_str());
+        assert!(likely[0]["explanation"].as_str().unwrap().contains("nickname"), "{:?}", likely[0]);
+    }
+);

@@ -377,3 +377,45 @@ both_engines!(
         assert!(app.store.tables_containing_text("CA-NUM-").await.unwrap().is_empty());
     }
 );
+
+both_engines!(
+    async fn erasure_waits_while_the_person_may_have_a_second_profile_on_the_review_list(app) {
+        let id = create_customer(&app, profile()).await;
+        let twin = app.store.create_customer(
+            serde_json::from_value::<canopy_domain::CustomerPatch>(json!({"first_name": FIRST, "last_name": LAST,
+                "date_of_birth": DOB, "phone": "3035550199"})).unwrap()
+                .validate(canopy_domain::Region::US, jiff::civil::date(2026, 6, 1)).unwrap(),
+            &Actor::system("online-store"), Timestamp::now()).await.unwrap().id.to_string();
+        let scan = app.store.scan_duplicates(200, &Actor::system("duplicates-scan"), Timestamp::now()).await.unwrap();
+        assert_eq!(scan.pairs_found, 1, "{scan:?}");
+        let erase = format!("/api/v1/customers/{id}/erasure");
+
+        let res = app.post(&erase, json!({"reason": "deletion request"})).await;
+
+        assert_eq!((res.status, res.error_code()), (409, "pending_merge"), "{:?}", res.body);
+        let message = res.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(&twin) && message.contains("merge or dismiss"), "{message}");
+        assert_eq!(app.get(&format!("/api/v1/customers/{id}")).await.body["last_name"], LAST);
+        let export = app.get(&format!("/api/v1/customers/{id}/privacy-export")).await;
+        assert_eq!(export.body["sections"]["privacy_requests"][0]["detail"], "pending_merge");
+
+        let dismissed = app.post("/api/v1/duplicates/dismissals", json!({"customer_ids": [id, twin]})).await;
+        assert_eq!(dismissed.status, 204, "{:?}", dismissed.body);
+        let res = app.post(&erase, json!({"reason": "deletion request"})).await;
+        assert_eq!(res.status, 200, "a dismissed pair is no longer pending: {:?}", res.body);
+    }
+);
+
+both_engines!(
+    async fn a_merged_away_profile_is_erased_through_its_survivor(app) {
+        let survivor = create_customer(&app, json!({"first_name": "Dana", "last_name": "Reyes", "phone": "3035550101"})).await;
+        let merged = create_customer(&app, json!({"first_name": "Dane", "last_name": "Reyes", "phone": "3035550102"})).await;
+        let res = app.post("/api/v1/merges", json!({"survivor_id": survivor, "merged_id": merged, "fields": {}})).await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+
+        let res = app.post(&format!("/api/v1/customers/{merged}/erasure"), json!({"reason": "deletion request"})).await;
+
+        assert_eq!((res.status, res.error_code()), (409, "merged_profile"), "{:?}", res.body);
+        assert!(res.body["error"]["message"].as_str().unwrap().contains(&survivor), "{:?}", res.body);
+    }
+);
