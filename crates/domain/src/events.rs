@@ -30,10 +30,19 @@ pub enum EventKind {
     /// A customer's personal data was erased at their request (the payload carries only the id).
     #[serde(rename = "customer.erased")]
     CustomerErased,
+    /// Staff approved a customer's ID or medical card submission (the verification is recorded).
+    #[serde(rename = "document.approved")]
+    DocumentApproved,
+    /// Staff rejected a submission, with a reason code from a fixed list.
+    #[serde(rename = "document.rejected")]
+    DocumentRejected,
+    /// A verified ID or medical card expires soon (sent once per document, days ahead).
+    #[serde(rename = "document.expiring")]
+    DocumentExpiring,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 15] = [
         EventKind::CustomerCreated,
         EventKind::CustomerUpdated,
         EventKind::CustomerBanned,
@@ -46,6 +55,9 @@ impl EventKind {
         EventKind::LoyaltyChanged,
         EventKind::CheckinCreated,
         EventKind::CustomerErased,
+        EventKind::DocumentApproved,
+        EventKind::DocumentRejected,
+        EventKind::DocumentExpiring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +74,9 @@ impl EventKind {
             EventKind::LoyaltyChanged => "loyalty.changed",
             EventKind::CheckinCreated => "checkin.created",
             EventKind::CustomerErased => "customer.erased",
+            EventKind::DocumentApproved => "document.approved",
+            EventKind::DocumentRejected => "document.rejected",
+            EventKind::DocumentExpiring => "document.expiring",
         }
     }
 
