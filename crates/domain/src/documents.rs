@@ -224,14 +224,6 @@ pub fn decision_sms(
     }
 }
 
-/// The text sent `days` before a verified document expires on `expiry`.
-pub fn expiry_reminder_sms(first_name: &str, kind: DocumentKind, expiry: Date) -> String {
-    format!(
-        "Hi {first_name}, the {} on your account expires on {expiry}. Upload the new one before then to keep ordering. Reply STOP to opt out.",
-        kind.label()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

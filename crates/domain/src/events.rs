@@ -36,13 +36,10 @@ pub enum EventKind {
     /// Staff rejected a submission, with a reason code from a fixed list.
     #[serde(rename = "document.rejected")]
     DocumentRejected,
-    /// A verified ID or medical card expires soon (sent once per document, days ahead).
-    #[serde(rename = "document.expiring")]
-    DocumentExpiring,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::CustomerCreated,
         EventKind::CustomerUpdated,
         EventKind::CustomerBanned,
@@ -57,7 +54,6 @@ impl EventKind {
         EventKind::CustomerErased,
         EventKind::DocumentApproved,
         EventKind::DocumentRejected,
-        EventKind::DocumentExpiring,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,7 +72,6 @@ impl EventKind {
             EventKind::CustomerErased => "customer.erased",
             EventKind::DocumentApproved => "document.approved",
             EventKind::DocumentRejected => "document.rejected",
-            EventKind::DocumentExpiring => "document.expiring",
         }
     }
 

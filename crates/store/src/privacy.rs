@@ -619,6 +619,20 @@ impl Store {
             &[&key],
         )
         .await?;
+        // Online document submissions (their photos and proposed details) go with the verifications
+        // they may name.
+        report.id_images_deleted += execute(
+            &mut tx,
+            "DELETE FROM document_submission_images WHERE customer_id = $1",
+            &[&key],
+        )
+        .await?;
+        execute(
+            &mut tx,
+            "DELETE FROM document_submissions WHERE customer_id = $1",
+            &[&key],
+        )
+        .await?;
         report.verifications_deleted = execute(
             &mut tx,
             "DELETE FROM id_verifications WHERE customer_id = $1",

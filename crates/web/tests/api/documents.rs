@@ -75,7 +75,10 @@ fn barcode_photo(text: &str) -> Vec<u8> {
     png
 }
 
-fn multipart(parts: &[(&str, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+/// A form part: name, file name (for files) and content.
+type Part<'a> = (&'a str, Option<&'a str>, &'a [u8]);
+
+fn multipart(parts: &[Part]) -> (String, Vec<u8>) {
     let boundary = "canopy-documents-boundary-91af";
     let mut body = Vec::new();
     for (name, filename, data) in parts {
@@ -335,7 +338,7 @@ both_engines!(
         let customer = online_customer(&app, "Ann", "Lee", years_ago(30)).await;
         let path = format!("/api/v1/customers/{customer}/documents");
         let photo = front_photo();
-        let cases: [(Vec<(&str, Option<&str>, &[u8])>, &str, &str); 4] = [
+        let cases: [(Vec<Part>, &str, &str); 4] = [
             (vec![("kind", None, b"passport"), ("store_id", None, store.as_bytes()), ("image", Some("a.png"), &photo)], "invalid_choice", "kind"),
             (vec![("kind", None, b"id"), ("image", Some("a.png"), &photo)], "required", "store_id"),
             (vec![("kind", None, b"id"), ("store_id", None, store.as_bytes())], "required", "image"),
