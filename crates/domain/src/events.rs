@@ -30,10 +30,16 @@ pub enum EventKind {
     /// A customer's personal data was erased at their request (the payload carries only the id).
     #[serde(rename = "customer.erased")]
     CustomerErased,
+    /// Staff approved a customer's ID or medical card submission (the verification is recorded).
+    #[serde(rename = "document.approved")]
+    DocumentApproved,
+    /// Staff rejected a submission, with a reason code from a fixed list.
+    #[serde(rename = "document.rejected")]
+    DocumentRejected,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 12] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::CustomerCreated,
         EventKind::CustomerUpdated,
         EventKind::CustomerBanned,
@@ -46,6 +52,8 @@ impl EventKind {
         EventKind::LoyaltyChanged,
         EventKind::CheckinCreated,
         EventKind::CustomerErased,
+        EventKind::DocumentApproved,
+        EventKind::DocumentRejected,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +70,8 @@ impl EventKind {
             EventKind::LoyaltyChanged => "loyalty.changed",
             EventKind::CheckinCreated => "checkin.created",
             EventKind::CustomerErased => "customer.erased",
+            EventKind::DocumentApproved => "document.approved",
+            EventKind::DocumentRejected => "document.rejected",
         }
     }
 

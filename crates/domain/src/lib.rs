@@ -8,6 +8,7 @@ pub mod actor;
 pub mod bounds;
 pub mod consent;
 pub mod customer;
+pub mod documents;
 pub mod email;
 pub mod events;
 pub mod ids;
@@ -28,6 +29,7 @@ pub use customer::{
     Address, Ban, Channel, Customer, CustomerDraft, CustomerPatch, CustomerType, IdDocument,
     IdDocumentInput, IdDocumentKind, Note, PersonName, age_on, id_number_key,
 };
+pub use documents::{DocumentKind, Mismatch, RejectionReason, SubmissionStatus};
 pub use email::Email;
 pub use events::EventKind;
 pub use ids::{

@@ -79,10 +79,16 @@ pub enum Permission {
     /// Read medical card data where it is not needed for a sale (exports; audited).
     #[serde(rename = "medical:read")]
     MedicalRead,
+    /// Submit a customer's ID or medical-card photos for review (an online store's key).
+    #[serde(rename = "documents:submit")]
+    DocumentsSubmit,
+    /// Work the document review queue: see the photos (audited), approve or reject.
+    #[serde(rename = "documents:review")]
+    DocumentsReview,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 24] = [
         Permission::CustomersRead,
         Permission::CustomersWrite,
         Permission::CheckIn,
@@ -105,6 +111,8 @@ impl Permission {
         Permission::PrivacyExport,
         Permission::PrivacyErase,
         Permission::MedicalRead,
+        Permission::DocumentsSubmit,
+        Permission::DocumentsReview,
     ];
 
     /// The scope name, e.g. `customers:read`.
@@ -132,6 +140,8 @@ impl Permission {
             Permission::PrivacyExport => "privacy:export",
             Permission::PrivacyErase => "privacy:erase",
             Permission::MedicalRead => "medical:read",
+            Permission::DocumentsSubmit => "documents:submit",
+            Permission::DocumentsReview => "documents:review",
         }
     }
 
@@ -291,7 +301,7 @@ impl Role {
         use Permission::*;
         let budtender = matches!(
             permission,
-            CustomersRead | CustomersWrite | CheckIn | OrdersWrite | OrdersRead
+            CustomersRead | CustomersWrite | CheckIn | OrdersWrite | OrdersRead | DocumentsSubmit
         );
         let manager = budtender
             || matches!(
@@ -307,6 +317,7 @@ impl Role {
                     | PriceOverride
                     | PrivacyExport
                     | MedicalRead
+                    | DocumentsReview
             );
         match self {
             Role::Budtender => budtender,

@@ -53,6 +53,10 @@ pub struct IdScanRule {
 pub struct IdImageRule {
     /// Days an ID image is kept after it was taken.
     pub retain_days: u32,
+    /// Whether the photos a customer submitted for review are deleted as soon as staff decide
+    /// (approved or rejected) instead of being kept `retain_days`.
+    #[serde(default)]
+    pub delete_after_review: bool,
     pub citation: Citation,
 }
 
@@ -249,9 +253,12 @@ impl Policy {
             }
             out.id_scan.rule.fields = fields;
             out.id_scan.rule.purposes = purposes;
+            let delete_after_review =
+                out.id_images.rule.delete_after_review || p.id_images.rule.delete_after_review;
             if p.id_images.rule.retain_days < out.id_images.rule.retain_days {
                 out.id_images = p.id_images.clone();
             }
+            out.id_images.rule.delete_after_review = delete_after_review;
             if p.profile.rule.permission_to_retain && !out.profile.rule.permission_to_retain {
                 out.profile = p.profile.clone();
             }

@@ -15,6 +15,7 @@ mod backup;
 mod checkins;
 mod consent;
 mod customers;
+mod documents;
 mod error;
 pub(crate) mod events;
 mod groups;
@@ -39,6 +40,10 @@ pub use backup::{BackupReport, restore_sqlite, verify_sqlite_backup};
 pub use checkins::{Checkin, CheckinOutcome, Dashboard};
 pub use consent::KeywordOutcome;
 pub use customers::{CustomerFilter, CustomerPage, NewCustomerRecord};
+pub use documents::{
+    DEFAULT_REVIEW_TARGET_MINUTES, NewSubmission, ProposedDocument, ReviewDecision, Submission,
+    SubmissionFilter,
+};
 pub use error::StoreError;
 pub use events::envelope as event_envelope;
 pub use groups::GroupDraft;

@@ -102,6 +102,19 @@ const EXPORT_SECTIONS: &[(&str, &str)] = &[
         "SELECT * FROM medical_cards WHERE customer_id = $1 AND customer_id = $2",
     ),
     (
+        "document_submissions",
+        "SELECT id, customer_id, store_id, kind, status, method, read_problem, document_kind, \
+         CASE WHEN kind = 'medical_card' THEN NULL ELSE number END AS number, jurisdiction, \
+         expiry, date_of_birth, first_name, last_name, mismatches, submitted_by, submitted_at, reviewed_by, decided_at, \
+         reason_code, reason_text, verification_id, images_deleted_at FROM document_submissions \
+         WHERE customer_id = $1 AND customer_id = $2 ORDER BY submitted_at, id",
+    ),
+    (
+        "document_submission_images",
+        "SELECT submission_id, position, customer_id, content_type, created_at FROM document_submission_images \
+         WHERE customer_id = $1 AND customer_id = $2 ORDER BY submission_id, position",
+    ),
+    (
         "caregiver_patients",
         "SELECT * FROM caregiver_patients WHERE caregiver_id = $1 OR patient_id = $2 ORDER BY created_at",
     ),
@@ -616,6 +629,20 @@ impl Store {
         report.id_images_deleted = execute(
             &mut tx,
             "DELETE FROM id_images WHERE customer_id = $1",
+            &[&key],
+        )
+        .await?;
+        // Online document submissions (their photos and proposed details) go with the verifications
+        // they may name.
+        report.id_images_deleted += execute(
+            &mut tx,
+            "DELETE FROM document_submission_images WHERE customer_id = $1",
+            &[&key],
+        )
+        .await?;
+        execute(
+            &mut tx,
+            "DELETE FROM document_submissions WHERE customer_id = $1",
             &[&key],
         )
         .await?;

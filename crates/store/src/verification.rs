@@ -222,6 +222,203 @@ pub(crate) async fn compliance_in_tx(tx: &mut Tx, id: CustomerId) -> Result<Comp
     })
 }
 
+/// [`Store::record_verification`] inside the caller's transaction (the review queue approves a
+/// submission with the same writes staff make at the counter). Returns the verification's id too.
+pub(crate) async fn record_verification_in_tx(
+    tx: &mut Tx,
+    customer_id: CustomerId,
+    new: NewVerification,
+    image: Option<SealedImage>,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<(Customer, IdVerification, String)> {
+    let before = require_customer(tx, customer_id).await?;
+    let doc = &new.document;
+    let key = id_number_key(&doc.number);
+    let owner: Option<(String,)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "SELECT id FROM customers WHERE id_number_key = $1 AND COALESCE(id_jurisdiction, '') = COALESCE($2, '') \
+             AND id <> $3 LIMIT 1",
+        )
+        .bind(&key)
+        .bind(doc.jurisdiction.as_deref())
+        .bind(customer_id.to_string())
+        .fetch_optional(&mut **c)
+        .await
+    })?;
+    if let Some((other,)) = owner {
+        return Err(StoreError::DuplicateCustomer {
+            field: "id_document.number",
+            existing: other.parse().ok(),
+        });
+    }
+    let verification_id = uuid::Uuid::now_v7().to_string();
+    let kind = document_kind_name(doc);
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO id_verifications (id, customer_id, method, document_kind, document_number, document_number_key, \
+             jurisdiction, expiry, date_of_birth, reason, verified_by, verified_by_id, verified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&verification_id)
+        .bind(customer_id.to_string())
+        .bind(new.method.as_str())
+        .bind(&kind)
+        .bind(&doc.number)
+        .bind(&key)
+        .bind(doc.jurisdiction.as_deref())
+        .bind(doc.expiry.map(|d| d.to_string()))
+        .bind(doc.date_of_birth.to_string())
+        .bind(new.reason.as_deref())
+        .bind(&actor.label)
+        .bind(actor.id.as_deref())
+        .bind(to_micros(now))
+        .execute(&mut **c)
+        .await
+        .map(|_| ())
+    })?;
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "UPDATE customers SET id_kind = $1, id_number = $2, id_number_key = $3, id_jurisdiction = $4, \
+             id_expiry = $5, date_of_birth = $6, updated_at = $7 WHERE id = $8",
+        )
+        .bind(&kind)
+        .bind(&doc.number)
+        .bind(&key)
+        .bind(doc.jurisdiction.as_deref())
+        .bind(doc.expiry.map(|d| d.to_string()))
+        .bind(doc.date_of_birth.to_string())
+        .bind(to_micros(now))
+        .bind(customer_id.to_string())
+        .execute(&mut **c)
+        .await
+        .map(|_| ())
+    })
+    .map_err(|e| {
+        if StoreError::is_unique_violation(&e) {
+            StoreError::DuplicateCustomer {
+                field: "id_document.number",
+                existing: None,
+            }
+        } else {
+            StoreError::from(e)
+        }
+    })?;
+    if let Some(image) = &image {
+        on_tx!(tx, |c| {
+            sqlx::query(
+                "INSERT INTO id_images (customer_id, verification_id, content_type, sealed, created_at) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id) DO UPDATE SET \
+                 verification_id = excluded.verification_id, content_type = excluded.content_type, \
+                 sealed = excluded.sealed, created_at = excluded.created_at",
+            )
+            .bind(customer_id.to_string())
+            .bind(&verification_id)
+            .bind(&image.content_type)
+            .bind(&image.sealed)
+            .bind(to_micros(now))
+            .execute(&mut **c)
+            .await
+            .map(|_| ())
+        })?;
+    }
+    let mut after = before.clone();
+    after.details.id_document = Some(IdDocument {
+        kind: doc.kind,
+        number: doc.number.clone(),
+        jurisdiction: doc.jurisdiction.clone(),
+        expiry: doc.expiry,
+    });
+    after.details.date_of_birth = Some(doc.date_of_birth);
+    after.updated_at = now;
+    let changes = audit::diff_of(&before, &after);
+    let details = serde_json::json!({
+        "verification_id": verification_id,
+        "method": new.method,
+        "document_kind": kind,
+        "jurisdiction": doc.jurisdiction,
+        "expiry": doc.expiry,
+        "reason": new.reason,
+        "image": image.is_some(),
+        "changes": changes,
+    });
+    audit::record(
+        tx,
+        actor,
+        now,
+        "customer.id_verify",
+        "customer",
+        Some(&customer_id.to_string()),
+        &details,
+    )
+    .await?;
+    let verification = IdVerification {
+        customer_id,
+        method: new.method,
+        document: new.document,
+        reason: new.reason,
+        verified_by: actor.label.clone(),
+        verified_by_id: actor.id.clone(),
+        verified_at: now,
+        has_image: image.is_some(),
+    };
+    Ok((after, verification, verification_id))
+}
+
+/// [`Store::set_medical_card`] inside the caller's transaction.
+pub(crate) async fn set_medical_card_in_tx(
+    tx: &mut Tx,
+    customer_id: CustomerId,
+    card: &MedicalCard,
+    actor: &Actor,
+    now: Timestamp,
+) -> Result<()> {
+    require_customer(tx, customer_id).await?;
+    let sql = format!("SELECT {MEDICAL_COLUMNS} FROM medical_cards WHERE customer_id = $1");
+    let old: Option<MedicalCardRow> = on_tx!(tx, |c| {
+        sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(customer_id.to_string())
+            .fetch_optional(&mut **c)
+            .await
+    })?;
+    let old = old.map(|r| r.into_card().map(|(_, c)| c)).transpose()?;
+    let rec = card.recommendation.as_ref();
+    on_tx!(tx, |c| {
+        sqlx::query(
+            "INSERT INTO medical_cards (customer_id, number, issuing_state, expiry, rec_amount, rec_unit, rec_category, \
+             rec_expiry, rec_document_ref, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (customer_id) DO UPDATE SET number = excluded.number, issuing_state = excluded.issuing_state, \
+             expiry = excluded.expiry, rec_amount = excluded.rec_amount, rec_unit = excluded.rec_unit, \
+             rec_category = excluded.rec_category, rec_expiry = excluded.rec_expiry, \
+             rec_document_ref = excluded.rec_document_ref, updated_at = excluded.updated_at",
+        )
+        .bind(customer_id.to_string())
+        .bind(&card.number)
+        .bind(&card.issuing_state)
+        .bind(card.expiry.to_string())
+        .bind(rec.and_then(|r| r.amount).map(|a| a.to_string()))
+        .bind(rec.and_then(|r| r.unit.clone()))
+        .bind(rec.and_then(|r| r.category.clone()))
+        .bind(rec.and_then(|r| r.expiry).map(|d| d.to_string()))
+        .bind(rec.and_then(|r| r.document_ref.clone()))
+        .bind(to_micros(now))
+        .execute(&mut **c)
+        .await
+        .map(|_| ())
+    })?;
+    audit::record(
+        tx,
+        actor,
+        now,
+        "customer.medical_card_set",
+        "customer",
+        Some(&customer_id.to_string()),
+        &serde_json::json!({ "medical_card": { "old": old, "new": card } }),
+    )
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Records a verification: the verification row, the customer's ID document and date of birth
     /// taken from it, the sealed image when one was uploaded, and the audit row, all together. A
@@ -235,138 +432,10 @@ impl Store {
         now: Timestamp,
     ) -> Result<(Customer, IdVerification)> {
         let mut tx = self.begin().await?;
-        let before = require_customer(&mut tx, customer_id).await?;
-        let doc = &new.document;
-        let key = id_number_key(&doc.number);
-        let owner: Option<(String,)> = on_tx!(&mut tx, |c| {
-            sqlx::query_as(
-                "SELECT id FROM customers WHERE id_number_key = $1 AND COALESCE(id_jurisdiction, '') = COALESCE($2, '') \
-                 AND id <> $3 LIMIT 1",
-            )
-            .bind(&key)
-            .bind(doc.jurisdiction.as_deref())
-            .bind(customer_id.to_string())
-            .fetch_optional(&mut **c)
-            .await
-        })?;
-        if let Some((other,)) = owner {
-            return Err(StoreError::DuplicateCustomer {
-                field: "id_document.number",
-                existing: other.parse().ok(),
-            });
-        }
-        let verification_id = uuid::Uuid::now_v7().to_string();
-        let kind = document_kind_name(doc);
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-                "INSERT INTO id_verifications (id, customer_id, method, document_kind, document_number, document_number_key, \
-                 jurisdiction, expiry, date_of_birth, reason, verified_by, verified_by_id, verified_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(&verification_id)
-            .bind(customer_id.to_string())
-            .bind(new.method.as_str())
-            .bind(&kind)
-            .bind(&doc.number)
-            .bind(&key)
-            .bind(doc.jurisdiction.as_deref())
-            .bind(doc.expiry.map(|d| d.to_string()))
-            .bind(doc.date_of_birth.to_string())
-            .bind(new.reason.as_deref())
-            .bind(&actor.label)
-            .bind(actor.id.as_deref())
-            .bind(to_micros(now))
-            .execute(&mut **c)
-            .await
-            .map(|_| ())
-        })?;
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-                "UPDATE customers SET id_kind = $1, id_number = $2, id_number_key = $3, id_jurisdiction = $4, \
-                 id_expiry = $5, date_of_birth = $6, updated_at = $7 WHERE id = $8",
-            )
-            .bind(&kind)
-            .bind(&doc.number)
-            .bind(&key)
-            .bind(doc.jurisdiction.as_deref())
-            .bind(doc.expiry.map(|d| d.to_string()))
-            .bind(doc.date_of_birth.to_string())
-            .bind(to_micros(now))
-            .bind(customer_id.to_string())
-            .execute(&mut **c)
-            .await
-            .map(|_| ())
-        })
-        .map_err(|e| {
-            if StoreError::is_unique_violation(&e) {
-                StoreError::DuplicateCustomer {
-                    field: "id_document.number",
-                    existing: None,
-                }
-            } else {
-                StoreError::from(e)
-            }
-        })?;
-        if let Some(image) = &image {
-            on_tx!(&mut tx, |c| {
-                sqlx::query(
-                    "INSERT INTO id_images (customer_id, verification_id, content_type, sealed, created_at) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (customer_id) DO UPDATE SET \
-                     verification_id = excluded.verification_id, content_type = excluded.content_type, \
-                     sealed = excluded.sealed, created_at = excluded.created_at",
-                )
-                .bind(customer_id.to_string())
-                .bind(&verification_id)
-                .bind(&image.content_type)
-                .bind(&image.sealed)
-                .bind(to_micros(now))
-                .execute(&mut **c)
-                .await
-                .map(|_| ())
-            })?;
-        }
-        let mut after = before.clone();
-        after.details.id_document = Some(IdDocument {
-            kind: doc.kind,
-            number: doc.number.clone(),
-            jurisdiction: doc.jurisdiction.clone(),
-            expiry: doc.expiry,
-        });
-        after.details.date_of_birth = Some(doc.date_of_birth);
-        after.updated_at = now;
-        let changes = audit::diff_of(&before, &after);
-        let details = serde_json::json!({
-            "verification_id": verification_id,
-            "method": new.method,
-            "document_kind": kind,
-            "jurisdiction": doc.jurisdiction,
-            "expiry": doc.expiry,
-            "reason": new.reason,
-            "image": image.is_some(),
-            "changes": changes,
-        });
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            "customer.id_verify",
-            "customer",
-            Some(&customer_id.to_string()),
-            &details,
-        )
-        .await?;
+        let (customer, verification, _) =
+            record_verification_in_tx(&mut tx, customer_id, new, image, actor, now).await?;
         tx.commit().await?;
-        let verification = IdVerification {
-            customer_id,
-            method: new.method,
-            document: new.document,
-            reason: new.reason,
-            verified_by: actor.label.clone(),
-            verified_by_id: actor.id.clone(),
-            verified_at: now,
-            has_image: image.is_some(),
-        };
-        Ok((after, verification))
+        Ok((customer, verification))
     }
 
     /// The sealed ID image, recording in the audit log who viewed it.
@@ -414,49 +483,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<MedicalCard> {
         let mut tx = self.begin().await?;
-        require_customer(&mut tx, customer_id).await?;
-        let sql = format!("SELECT {MEDICAL_COLUMNS} FROM medical_cards WHERE customer_id = $1");
-        let old: Option<MedicalCardRow> = on_tx!(&mut tx, |c| {
-            sqlx::query_as(AssertSqlSafe(sql.clone()))
-                .bind(customer_id.to_string())
-                .fetch_optional(&mut **c)
-                .await
-        })?;
-        let old = old.map(|r| r.into_card().map(|(_, c)| c)).transpose()?;
-        let rec = card.recommendation.as_ref();
-        on_tx!(&mut tx, |c| {
-            sqlx::query(
-                "INSERT INTO medical_cards (customer_id, number, issuing_state, expiry, rec_amount, rec_unit, rec_category, \
-                 rec_expiry, rec_document_ref, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (customer_id) DO UPDATE SET number = excluded.number, issuing_state = excluded.issuing_state, \
-                 expiry = excluded.expiry, rec_amount = excluded.rec_amount, rec_unit = excluded.rec_unit, \
-                 rec_category = excluded.rec_category, rec_expiry = excluded.rec_expiry, \
-                 rec_document_ref = excluded.rec_document_ref, updated_at = excluded.updated_at",
-            )
-            .bind(customer_id.to_string())
-            .bind(&card.number)
-            .bind(&card.issuing_state)
-            .bind(card.expiry.to_string())
-            .bind(rec.and_then(|r| r.amount).map(|a| a.to_string()))
-            .bind(rec.and_then(|r| r.unit.clone()))
-            .bind(rec.and_then(|r| r.category.clone()))
-            .bind(rec.and_then(|r| r.expiry).map(|d| d.to_string()))
-            .bind(rec.and_then(|r| r.document_ref.clone()))
-            .bind(to_micros(now))
-            .execute(&mut **c)
-            .await
-            .map(|_| ())
-        })?;
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            "customer.medical_card_set",
-            "customer",
-            Some(&customer_id.to_string()),
-            &serde_json::json!({ "medical_card": { "old": old, "new": card } }),
-        )
-        .await?;
+        set_medical_card_in_tx(&mut tx, customer_id, &card, actor, now).await?;
         tx.commit().await?;
         Ok(card)
     }

@@ -4,8 +4,9 @@ use axum::Json;
 use utoipa::OpenApi;
 
 use crate::routes::{
-    api_keys, audit, checkins, checkout, consent, customers, groups, id_scans, imports, loyalty,
-    merges, orders, privacy, products, session, sms, staff, stores, verification, webhooks,
+    api_keys, audit, checkins, checkout, consent, customers, documents, groups, id_scans, imports,
+    loyalty, merges, orders, privacy, products, session, sms, staff, stores, verification,
+    webhooks,
 };
 
 #[derive(OpenApi)]
@@ -38,6 +39,8 @@ use crate::routes::{
         id_scans::scan, verification::verify, verification::id_image, verification::medical_card,
         verification::set_medical_card, verification::link_patient, verification::unlink_patient,
         privacy::export, privacy::erase, privacy::retention, privacy::create_returning, privacy::policy,
+        documents::submit, documents::customer_documents, documents::queue, documents::review, documents::image,
+        documents::decide_submission, documents::target, documents::set_target,
     ),
     tags((name = "customers", description = "Customer profiles, lookup, notes and bans"),
         (name = "duplicates", description = "Duplicate candidates, the review list, merges and undo"),
@@ -56,7 +59,8 @@ use crate::routes::{
         (name = "webhooks", description = "Signed outbound webhooks for partners"),
         (name = "imports", description = "Customer CSV import from other systems, and export"),
         (name = "id", description = "ID scanning and verification, ID images, medical cards and caregivers"),
-        (name = "privacy", description = "Right to know and to delete, retention, the data policy in force")),
+        (name = "privacy", description = "Right to know and to delete, retention, the data policy in force"),
+        (name = "documents", description = "Online customers' ID and medical-card submissions and the staff review queue")),
     modifiers(&SecuritySchemes),
     security(("api_key" = []), ("session_cookie" = []))
 )]

@@ -49,7 +49,7 @@ pub struct UploadJson {
 
 /// A multipart read that failed: 413 when the upload is over [`MAX_UPLOAD_BYTES`] (wherever in the
 /// upload the limit was hit), else 400.
-fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
+pub(crate) fn multipart_error(err: axum::extract::multipart::MultipartError) -> ApiError {
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
         crate::hardening::too_large(MAX_UPLOAD_BYTES)
     } else {
@@ -339,7 +339,7 @@ async fn find_holder(
 }
 
 /// "SMITH-JONES" → "Smith-Jones", "O'BRIEN" → "O'Brien": cards print names in capitals.
-fn name_case(raw: &str) -> String {
+pub(crate) fn name_case(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     let mut start = true;
     for c in raw.chars() {

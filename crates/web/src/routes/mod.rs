@@ -4,6 +4,7 @@ pub(crate) mod checkins;
 pub(crate) mod checkout;
 pub(crate) mod consent;
 pub(crate) mod customers;
+pub(crate) mod documents;
 pub(crate) mod groups;
 pub(crate) mod health;
 pub(crate) mod id_scans;
@@ -47,6 +48,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .merge(api_keys::routes())
         .merge(audit::routes())
         .merge(verification::routes())
+        .merge(documents::routes())
         .merge(session::protected_routes())
         .route_layer(from_fn_with_state(
             state.clone(),

@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use canopy_domain::{
-    CustomerId, CustomerType, MedicalCard, MedicalCardInput, Permission, VerificationMethod, text,
+    CustomerId, CustomerType, MedicalCard, MedicalCardInput, Permission, VerificationMethod,
+    VerifiedDocument, text,
 };
 use canopy_store::{NewVerification, SealedImage};
 use serde::Serialize;
@@ -46,7 +47,7 @@ fn unprocessable(code: &'static str, message: impl Into<String>, field: &str) ->
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field(field)
 }
 
-fn keys(state: &AppState) -> ApiResult<&IdImageKeys> {
+pub(crate) fn keys(state: &AppState) -> ApiResult<&IdImageKeys> {
     state.settings.id_image_keys.as_deref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -117,13 +118,7 @@ pub async fn verify(
             (method, document, reason)
         }
     };
-    if let Some(expiry) = document.expiry.filter(|_| document.expired_on(today)) {
-        return Err(unprocessable(
-            "id_expired",
-            format!("this ID expired on {expiry}: it cannot verify the customer"),
-            "expiry",
-        ));
-    }
+    refuse_expired(&document, today)?;
     let sealed = match (upload.image, image_keys) {
         (Some(bytes), Some(keys)) => {
             let jpeg = photo::off_thread(move || {
@@ -152,6 +147,21 @@ pub async fn verify(
         )
         .await?;
     Ok(Json(CustomerView::load(&state, customer).await?))
+}
+
+/// An expired ID cannot verify anyone, at the counter or in the online review queue.
+pub(crate) fn refuse_expired(
+    document: &VerifiedDocument,
+    today: jiff::civil::Date,
+) -> ApiResult<()> {
+    match document.expiry.filter(|_| document.expired_on(today)) {
+        Some(expiry) => Err(unprocessable(
+            "id_expired",
+            format!("this ID expired on {expiry}: it cannot verify the customer"),
+            "expiry",
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The customer's ID image (JPEG). Every view is written to the audit log.

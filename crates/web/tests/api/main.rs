@@ -4,6 +4,7 @@ mod auth;
 mod checkout_loyalty;
 mod customer_list;
 mod customers;
+mod documents;
 mod gate;
 mod id;
 mod limits_meter;

@@ -335,6 +335,30 @@ const ENDPOINTS: &[Endpoint] = &[
         None,
         Some(AuditRead),
     ),
+    row(
+        Method::GET,
+        "/api/v1/document-reviews",
+        None,
+        Some(DocumentsReview),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/customers/{customer}/documents",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::GET,
+        "/api/v1/stores/{store}/document-review-target",
+        None,
+        Some(CustomersRead),
+    ),
+    row(
+        Method::PUT,
+        "/api/v1/stores/{store}/document-review-target",
+        Some(r#"{"target_minutes": 120}"#),
+        Some(SettingsWrite),
+    ),
 ];
 
 struct Fixtures {
