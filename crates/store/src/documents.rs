@@ -7,9 +7,8 @@
 //! jurisdiction's policy says so, the deletion of the photos.
 
 use canopy_domain::{
-    Actor, ConsentChannel, ConsentPurpose, CustomerId, DocumentKind, EventKind, IdDocumentKind,
-    MedicalCard, Mismatch, RejectionReason, SmsMessageId, StoreId, SubmissionStatus,
-    VerificationMethod,
+    Actor, CustomerId, DocumentKind, EventKind, IdDocumentKind, MedicalCard, Mismatch,
+    RejectionReason, SmsMessageId, StoreId, SubmissionStatus, VerificationMethod,
 };
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -20,7 +19,7 @@ use crate::backend::{Tx, on_read, on_tx};
 use crate::customers::fetch_customer;
 use crate::time::{from_micros, to_micros};
 use crate::verification::{record_verification_in_tx, set_medical_card_in_tx};
-use crate::{NewVerification, Result, SealedImage, Store, StoreError, audit, consent};
+use crate::{NewVerification, Result, SealedImage, Store, StoreError, audit};
 
 /// How long a submission may wait when a store has set no target.
 pub const DEFAULT_REVIEW_TARGET_MINUTES: i64 = 240;
@@ -261,42 +260,10 @@ pub(crate) async fn queue_customer_sms(
     let customer = fetch_customer(tx, customer_id)
         .await?
         .ok_or(StoreError::NotFound { entity: "customer" })?;
-    let Some(phone) = customer.details.phone.as_ref() else {
+    let Some((phone, first_name)) = crate::sms::recipient(tx, &customer).await? else {
         return Ok(None);
     };
-    let status = consent::latest_status(
-        tx,
-        customer_id,
-        ConsentChannel::Sms,
-        ConsentPurpose::Transactional,
-    )
-    .await?;
-    if !canopy_domain::consent::allowed(ConsentPurpose::Transactional, status) {
-        return Ok(None);
-    }
-    let name = &customer.details.name;
-    let text = body(name.preferred.as_deref().unwrap_or(&name.first));
-    let id = SmsMessageId::new();
-    let at = to_micros(now);
-    let inserted = on_tx!(tx, |c| {
-        sqlx::query(
-            "INSERT INTO sms_outbox (id, order_id, order_status, customer_id, to_phone, body, state, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8) \
-             ON CONFLICT (order_id, order_status) DO NOTHING",
-        )
-        .bind(id.to_string())
-        .bind(key)
-        .bind(topic)
-        .bind(customer_id.to_string())
-        .bind(phone.as_str())
-        .bind(&text)
-        .bind(at)
-        .bind(at)
-        .execute(&mut **c)
-        .await
-        .map(|r| r.rows_affected())
-    })?;
-    Ok((inserted == 1).then_some(id))
+    crate::sms::insert_outbox(tx, (key, topic), customer_id, phone, &body(first_name), now).await
 }
 
 impl Store {

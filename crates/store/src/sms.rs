@@ -179,13 +179,34 @@ pub(crate) async fn queue_status_sms_to(
     let Some(status) = NotifiedStatus::parse(status) else {
         return Ok(None);
     };
-    let customer_id = customer.id;
+    let Some((phone, first_name)) = recipient(tx, customer).await? else {
+        return Ok(None);
+    };
+    let template = template_in(tx, status).await?;
+    let body = template.render(first_name, order_ref, status);
+    insert_outbox(
+        tx,
+        (order_id, status.as_str()),
+        customer.id,
+        phone,
+        &body,
+        now,
+    )
+    .await
+}
+
+/// Where a transactional text to this customer goes and the name it greets, or `None` when they have no
+/// phone or have not consented to transactional texts (then nothing is queued).
+pub(crate) async fn recipient<'c>(
+    tx: &mut Tx,
+    customer: &'c canopy_domain::Customer,
+) -> Result<Option<(&'c str, &'c str)>> {
     let Some(phone) = customer.details.phone.as_ref() else {
         return Ok(None);
     };
     let consent = consent::latest_status(
         tx,
-        customer_id,
+        customer.id,
         ConsentChannel::Sms,
         ConsentPurpose::Transactional,
     )
@@ -193,13 +214,23 @@ pub(crate) async fn queue_status_sms_to(
     if !canopy_domain::consent::allowed(ConsentPurpose::Transactional, consent) {
         return Ok(None);
     }
-    let template = template_in(tx, status).await?;
     let name = &customer.details.name;
-    let body = template.render(
+    Ok(Some((
+        phone.as_str(),
         name.preferred.as_deref().unwrap_or(&name.first),
-        order_ref,
-        status,
-    );
+    )))
+}
+
+/// Queues one text. `key` is the outbox's unique `(order_id, order_status)` pair, so the same
+/// occasion never texts twice however often it is retried.
+pub(crate) async fn insert_outbox(
+    tx: &mut Tx,
+    key: (&str, &str),
+    customer_id: CustomerId,
+    phone: &str,
+    body: &str,
+    now: Timestamp,
+) -> Result<Option<SmsMessageId>> {
     let id = SmsMessageId::new();
     let at = to_micros(now);
     let inserted = on_tx!(tx, |c| {
@@ -209,11 +240,11 @@ pub(crate) async fn queue_status_sms_to(
              ON CONFLICT (order_id, order_status) DO NOTHING",
         )
         .bind(id.to_string())
-        .bind(order_id)
-        .bind(status.as_str())
+        .bind(key.0)
+        .bind(key.1)
         .bind(customer_id.to_string())
-        .bind(phone.as_str())
-        .bind(&body)
+        .bind(phone)
+        .bind(body)
         .bind(at)
         .bind(at)
         .execute(&mut **c)

@@ -8,9 +8,9 @@
 //! read, by the same eligibility decision every other screen uses, at the submission's store.
 
 use axum::extract::{FromRequest, Multipart, Request, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::{HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use canopy_domain::documents::mismatches;
@@ -598,16 +598,7 @@ pub async fn image(
         .store
         .view_submission_image(&id, position, &caller.actor, state.now())
         .await?;
-    let bytes = keys.open(customer, &image.sealed)?;
-    let content_type = HeaderValue::from_str(&image.content_type).map_err(ApiError::internal)?;
-    Ok((
-        [
-            (CONTENT_TYPE, content_type),
-            (CACHE_CONTROL, HeaderValue::from_static("no-store, private")),
-        ],
-        bytes,
-    )
-        .into_response())
+    super::verification::image_response(&image.content_type, keys.open(customer, &image.sealed)?)
 }
 
 #[derive(Deserialize, ToSchema)]

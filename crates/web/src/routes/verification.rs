@@ -180,8 +180,12 @@ pub async fn id_image(
         .store
         .view_id_image(id, &caller.actor, state.now())
         .await?;
-    let bytes = keys.open(id, &image.sealed)?;
-    let content_type = HeaderValue::from_str(&image.content_type).map_err(ApiError::internal)?;
+    image_response(&image.content_type, keys.open(id, &image.sealed)?)
+}
+
+/// An opened ID or document photo: its own content type, and never kept by any cache.
+pub(crate) fn image_response(content_type: &str, bytes: Vec<u8>) -> ApiResult<Response> {
+    let content_type = HeaderValue::from_str(content_type).map_err(ApiError::internal)?;
     Ok((
         [
             (CONTENT_TYPE, content_type),
