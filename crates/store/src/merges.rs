@@ -508,6 +508,79 @@ fn store_customer(c: &Customer) -> String {
     serde_json::to_string(&CustomerRow::from(c)).unwrap_or_default()
 }
 
+/// Every profile merged into `survivor`, directly or through a chain (C into B, then B into A), and not
+/// undone: the ones whose rows still point there.
+pub(crate) async fn merged_into_transitively(
+    tx: &mut Tx,
+    survivor: CustomerId,
+) -> Result<Vec<CustomerId>> {
+    let mut found = Vec::new();
+    let mut frontier = vec![survivor];
+    while let Some(next) = frontier.pop() {
+        let rows: Vec<(String,)> = on_tx!(tx, |c| {
+            sqlx::query_as("SELECT id FROM customers WHERE merged_into = $1 ORDER BY id")
+                .bind(next.to_string())
+                .fetch_all(&mut **c)
+                .await
+        })?;
+        for (id,) in rows {
+            let id: CustomerId = id
+                .parse()
+                .map_err(|_| StoreError::Corrupt(format!("customer id {id}")))?;
+            if !found.contains(&id) && id != survivor {
+                found.push(id);
+                frontier.push(id);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The names `profile` had in its merges' snapshots (before and after each merge), which a name change
+/// since may have left in the search dictionary.
+pub(crate) async fn snapshot_names(
+    tx: &mut Tx,
+    profile: CustomerId,
+) -> Result<Vec<canopy_domain::PersonName>> {
+    let rows: Vec<(String, String, String)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+            "SELECT survivor_before, survivor_after, merged_before FROM customer_merges \
+             WHERE survivor_id = $1 OR merged_id = $1",
+        )
+        .bind(profile.to_string())
+        .fetch_all(&mut **c)
+        .await
+    })?;
+    let mut names = Vec::new();
+    for (before, after, merged) in rows {
+        for raw in [before, after, merged] {
+            names.push(load_customer(&raw)?.details.name);
+        }
+    }
+    Ok(names)
+}
+
+/// Replaces every merge snapshot of `profile` with the profile as it is now: an erasure leaves no
+/// copy of the person in the merge history.
+pub(crate) async fn forget_snapshots_of(tx: &mut Tx, profile: &Customer) -> Result<()> {
+    let snapshot = store_customer(profile);
+    let key = profile.id.to_string();
+    for sql in [
+        "UPDATE customer_merges SET survivor_before = $1, survivor_after = $1 WHERE survivor_id = $2",
+        "UPDATE customer_merges SET merged_before = $1 WHERE merged_id = $2",
+    ] {
+        on_tx!(tx, |c| {
+            sqlx::query(sql)
+                .bind(&snapshot)
+                .bind(&key)
+                .execute(&mut **c)
+                .await
+                .map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 fn load_customer(raw: &str) -> Result<Customer> {
     let row: CustomerRow = serde_json::from_str(raw)
         .map_err(|e| StoreError::Corrupt(format!("merge snapshot: {e}")))?;
@@ -787,6 +860,18 @@ impl Store {
         }
         let (survivor_id, merged_id) = (merge.survivor_id, merge.merged_id);
         lock_customers(&mut tx, survivor_id, merged_id).await?;
+        let (erased,): (Option<i64>,) = on_tx!(&mut tx, |c| {
+            sqlx::query_as("SELECT erased_at FROM customers WHERE id = $1")
+                .bind(survivor_id.to_string())
+                .fetch_one(&mut **c)
+                .await
+        })?;
+        if erased.is_some() {
+            return Err(refused(
+                "customer_erased",
+                "this person's data was erased; there is nothing left to move back",
+            ));
+        }
         if let Some(into) = merged_into_in(&mut tx, survivor_id).await? {
             return Err(refused(
                 "survivor_merged",

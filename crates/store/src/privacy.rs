@@ -595,8 +595,19 @@ impl Store {
             return Err(refused(refusal));
         }
 
+        // Profiles merged into this one are the same person: their rows hold the identity they had
+        // (kept so a merge can be undone), and the merge records hold snapshots of both.
+        let mut merged_away = Vec::new();
+        for merged_id in crate::merges::merged_into_transitively(&mut tx, id).await? {
+            if let Some(profile) = fetch_customer(&mut tx, merged_id).await? {
+                merged_away.push(profile);
+            }
+        }
         let secret = secret(&mut tx, now).await?;
-        let prints = draft_fingerprints(&secret, &customer.details);
+        let mut prints = draft_fingerprints(&secret, &customer.details);
+        for profile in &merged_away {
+            prints.extend(draft_fingerprints(&secret, &profile.details));
+        }
         let at = to_micros(now);
         for f in &prints {
             on_tx!(&mut tx, |c| {
@@ -613,7 +624,10 @@ impl Store {
             })?;
         }
 
-        let values = distinctive_values(&customer);
+        let mut values = distinctive_values(&customer);
+        for profile in &merged_away {
+            values.extend(distinctive_values(profile));
+        }
         let mut report = ErasureReport {
             customer_id: key.clone(),
             erased_at: now,
@@ -741,26 +755,39 @@ impl Store {
             .await?;
         }
 
-        // The profile itself, through the same write every update uses, so search indexes follow.
-        crate::customers::write_draft(
-            &mut tx,
-            id,
-            &erased_draft(
-                customer.details.customer_type,
-                customer.details.created_channel,
-            ),
-            now,
-        )
-        .await?;
-        execute_at(
-            &mut tx,
-            "UPDATE customers SET erased_at = $1, ban_reason = NULL, ban_note = NULL, ban_since = NULL, \
-             ban_until = NULL, ban_by = NULL WHERE id = $2",
-            at,
-            &[&key],
-        )
-        .await?;
-        report.name_terms_deleted = forget_name_words(&mut tx, &customer.details.name).await?;
+        // The profiles themselves, through the same write every update uses, so search indexes follow;
+        // then the merge snapshots, which now show the emptied profiles.
+        for profile in std::iter::once(&customer).chain(&merged_away) {
+            crate::customers::write_draft(
+                &mut tx,
+                profile.id,
+                &erased_draft(
+                    profile.details.customer_type,
+                    profile.details.created_channel,
+                ),
+                now,
+            )
+            .await?;
+            execute_at(
+                &mut tx,
+                "UPDATE customers SET erased_at = $1, ban_reason = NULL, ban_note = NULL, ban_since = NULL, \
+                 ban_until = NULL, ban_by = NULL WHERE id = $2",
+                at,
+                &[&profile.id.to_string()],
+            )
+            .await?;
+        }
+        // Only once every profile is emptied: a word is forgotten when no row uses it any more.
+        for profile in std::iter::once(&customer).chain(&merged_away) {
+            report.name_terms_deleted += forget_name_words(&mut tx, &profile.details.name).await?;
+            for name in crate::merges::snapshot_names(&mut tx, profile.id).await? {
+                report.name_terms_deleted += forget_name_words(&mut tx, &name).await?;
+            }
+            let emptied = fetch_customer(&mut tx, profile.id)
+                .await?
+                .ok_or(StoreError::NotFound { entity: "customer" })?;
+            crate::merges::forget_snapshots_of(&mut tx, &emptied).await?;
+        }
 
         log_request(
             &mut tx,

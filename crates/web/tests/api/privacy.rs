@@ -419,3 +419,28 @@ both_engines!(
         assert!(res.body["error"]["message"].as_str().unwrap().contains(&survivor), "{:?}", res.body);
     }
 );
+
+both_engines!(
+    async fn erasing_a_survivor_erases_the_profiles_merged_into_it_and_their_merge_snapshots(app) {
+        let survivor = create_customer(&app, json!({"first_name": "Dana", "last_name": "Reyes", "phone": "3035550101"})).await;
+        let merged = create_customer(&app, json!({"first_name": "Morwenna", "last_name": "Quillfeather",
+            "phone": "7205550177", "email": "morwenna.q@example.org"})).await;
+        let merge = app.post("/api/v1/merges", json!({"survivor_id": survivor, "merged_id": merged, "fields": {}})).await;
+        assert_eq!(merge.status, 201, "{:?}", merge.body);
+        let merge_id = merge.body["id"].as_str().unwrap().to_string();
+
+        let res = app.post(&format!("/api/v1/customers/{survivor}/erasure"), json!({"reason": "deletion request"})).await;
+
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        for value in ["Morwenna", "Quillfeather", "7205550177", "morwenna.q@example.org", "Reyes", "3035550101"] {
+            let found = app.store.tables_containing_text(value).await.unwrap();
+            assert!(found.is_empty(), "{value:?} is still in {found:?}");
+        }
+        assert_eq!(app.get(&format!("/api/v1/merges/{merge_id}")).await.status, 200, "the merge record stays readable");
+        let undo = app.post(&format!("/api/v1/merges/{merge_id}/undo"), json!({})).await;
+        assert_eq!((undo.status, undo.error_code()), (409, "customer_erased"), "{:?}", undo.body);
+        let again = app.post("/api/v1/customers", json!({"first_name": "Morwenna", "last_name": "Quillfeather",
+            "email": "morwenna.q@example.org"})).await;
+        assert_eq!((again.status, again.error_code()), (409, "erased_customer"), "the merged-away identity is in the tombstone too: {:?}", again.body);
+    }
+);
