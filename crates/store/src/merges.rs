@@ -1053,26 +1053,18 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { entity: "customer" })?;
         let details = serde_json::json!({ "merge_id": id, "survivor_id": survivor_id, "merged_id": merged_id });
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            "customer.unmerge",
-            "customer",
-            Some(&survivor_id.to_string()),
-            &details,
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            actor,
-            now,
-            "customer.unmerge",
-            "customer",
-            Some(&merged_id.to_string()),
-            &details,
-        )
-        .await?;
+        for customer in [survivor_id, merged_id] {
+            audit::record(
+                &mut tx,
+                actor,
+                now,
+                "customer.unmerge",
+                "customer",
+                Some(&customer.to_string()),
+                &details,
+            )
+            .await?;
+        }
         events::emit(
             &mut tx,
             EventKind::CustomerUnmerged,

@@ -634,70 +634,59 @@ impl Store {
             tombstone_fingerprints: prints.len() as u64,
             ..ErasureReport::default()
         };
-        report.notes_deleted = execute(
-            &mut tx,
-            "DELETE FROM customer_notes WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
-        report.id_images_deleted = execute(
-            &mut tx,
-            "DELETE FROM id_images WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
-        // Online document submissions (their photos and proposed details) go with the verifications
-        // they may name.
-        report.id_images_deleted += execute(
-            &mut tx,
-            "DELETE FROM document_submission_images WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
-        execute(
-            &mut tx,
-            "DELETE FROM document_submissions WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
-        report.verifications_deleted = execute(
-            &mut tx,
-            "DELETE FROM id_verifications WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
-        report.medical_cards_deleted = execute(
-            &mut tx,
-            "DELETE FROM medical_cards WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
-        report.group_memberships_deleted = execute(
-            &mut tx,
-            "DELETE FROM group_members WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
-        report.caregiver_links_deleted = execute(
-            &mut tx,
-            "DELETE FROM caregiver_patients WHERE caregiver_id = $1 OR patient_id = $2",
-            &[&key, &key],
-        )
-        .await?;
-        report.consent_entries_redacted = execute(
-            &mut tx,
-            "UPDATE consent_entries SET evidence = NULL, address = NULL WHERE customer_id = $1 \
-             AND (evidence IS NOT NULL OR address IS NOT NULL)",
-            &[&key],
-        )
-        .await?;
-        report.sms_redacted = execute(
-            &mut tx,
-            "UPDATE sms_outbox SET to_phone = '', body = '', last_error = NULL, \
-             state = CASE WHEN state = 'pending' THEN 'skipped' ELSE state END WHERE customer_id = $1",
-            &[&key],
-        )
-        .await?;
+        // Rows that exist only about the person go; rows that must stay lose what quotes them. Each
+        // statement binds the customer id as `$1` and adds to the count the report gives for it.
+        let (mut submission_images_deleted, mut submissions_deleted) = (0, 0);
+        let statements: [(&str, &mut u64); 10] = [
+            (
+                "DELETE FROM customer_notes WHERE customer_id = $1",
+                &mut report.notes_deleted,
+            ),
+            (
+                "DELETE FROM id_images WHERE customer_id = $1",
+                &mut report.id_images_deleted,
+            ),
+            // Online document submissions (their photos and proposed details) go with the
+            // verifications they may name.
+            (
+                "DELETE FROM document_submission_images WHERE customer_id = $1",
+                &mut submission_images_deleted,
+            ),
+            (
+                "DELETE FROM document_submissions WHERE customer_id = $1",
+                &mut submissions_deleted,
+            ),
+            (
+                "DELETE FROM id_verifications WHERE customer_id = $1",
+                &mut report.verifications_deleted,
+            ),
+            (
+                "DELETE FROM medical_cards WHERE customer_id = $1",
+                &mut report.medical_cards_deleted,
+            ),
+            (
+                "DELETE FROM group_members WHERE customer_id = $1",
+                &mut report.group_memberships_deleted,
+            ),
+            (
+                "DELETE FROM caregiver_patients WHERE caregiver_id = $1 OR patient_id = $1",
+                &mut report.caregiver_links_deleted,
+            ),
+            (
+                "UPDATE consent_entries SET evidence = NULL, address = NULL WHERE customer_id = $1 \
+                 AND (evidence IS NOT NULL OR address IS NOT NULL)",
+                &mut report.consent_entries_redacted,
+            ),
+            (
+                "UPDATE sms_outbox SET to_phone = '', body = '', last_error = NULL, \
+                 state = CASE WHEN state = 'pending' THEN 'skipped' ELSE state END WHERE customer_id = $1",
+                &mut report.sms_redacted,
+            ),
+        ];
+        for (sql, count) in statements {
+            *count += execute(&mut tx, sql, &[&key]).await?;
+        }
+        report.id_images_deleted += submission_images_deleted;
         execute(
             &mut tx,
             "DELETE FROM idempotency_keys WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1)",
